@@ -1,0 +1,258 @@
+"""SWaT (iTrust, SUTD) files as distributed: Normal v0/v1 and Attack v0, as .xlsx or CSV exports.
+
+The physical-layer files hold ``' Timestamp'`` (leading space), the 51 tags in a fixed order (seven of them
+with a leading space in the header) and the ``'Normal/Attack'`` label. The .xlsx sheets carry a group-header
+row above the names; some CSV exports keep that row, use ``;`` separators and decimal commas, and one label
+is misspelt ``'A ttack'``. Reading is split in two so that errors can name the file and line:
+``read_swat_export`` returns the cells as text with their provenance in ``DataFrame.attrs``, and
+``parse_swat_frame`` types them (float32 tags, int8 label, timestamp index).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tsad.core.errors import DataFormatError, first_bad_row
+
+SWAT_STAGES: dict[str, tuple[str, ...]] = {
+    "P1": ("FIT101", "LIT101", "MV101", "P101", "P102"),
+    "P2": ("AIT201", "AIT202", "AIT203", "FIT201", "MV201", "P201", "P202", "P203", "P204", "P205", "P206"),
+    "P3": ("DPIT301", "FIT301", "LIT301", "MV301", "MV302", "MV303", "MV304", "P301", "P302"),
+    "P4": ("AIT401", "AIT402", "FIT401", "LIT401", "P401", "P402", "P403", "P404", "UV401"),
+    "P5": ("AIT501", "AIT502", "AIT503", "AIT504", "FIT501", "FIT502", "FIT503", "FIT504", "P501", "P502",
+           "PIT501", "PIT502", "PIT503"),
+    "P6": ("FIT601", "P601", "P602", "P603"),
+}
+SWAT_TAGS: tuple[str, ...] = tuple(tag for tags in SWAT_STAGES.values() for tag in tags)
+# Actuators: pumps and UV use 1 = off, 2 = on; motorised valves 0 = in transition, 1 = closed, 2 = open.
+SWAT_ACTUATORS: tuple[str, ...] = tuple(
+    t for t in SWAT_TAGS if t.startswith(("MV", "P", "UV")) and not t.startswith("PIT")
+)
+TIMESTAMP_COLUMN = "Timestamp"
+LABEL_COLUMN = "Normal/Attack"
+# The distributed header carries a leading space on the timestamp and on these seven tags.
+_SPACED_TAGS = frozenset({"MV101", "AIT201", "MV201", "P201", "P202", "P204", "MV303"})
+SWAT_RAW_HEADER: tuple[str, ...] = (
+    " Timestamp", *(f" {t}" if t in _SPACED_TAGS else t for t in SWAT_TAGS), LABEL_COLUMN,
+)
+TIMESTAMP_FORMAT = "%d/%m/%Y %I:%M:%S %p"
+# Label text -> int8, compared after removing all whitespace and case ("A ttack" is an attack).
+_LABELS = {"normal": 0, "attack": 1}
+
+
+def read_swat_export(path: str | Path) -> pd.DataFrame:
+    """Read a SWaT .xlsx sheet or CSV export as text cells.
+
+    Finds the header row among the first rows (skipping a group-header row), detects the CSV separator,
+    strips the column names and drops columns that are entirely empty.
+
+    Args:
+        path: A ``.xlsx``, ``.csv`` or ``.csv.gz`` file as distributed by iTrust or exported from it.
+
+    Returns:
+        A DataFrame of strings with stripped column names. ``attrs["source"]`` holds the path and
+        ``attrs["first_line"]`` the 1-based file line (or sheet row) of the first data row.
+
+    Raises:
+        DataFormatError: The file is empty or has no SWaT header row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"{path}: the file is empty")
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        cells = pd.read_excel(path, header=None, dtype=object)
+        cells = cells.map(_excel_cell_text)
+    else:
+        sep = _sniff_separator(path)
+        cells = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    header_row = _find_header_row(cells, path)
+    names = [str(c).strip() for c in cells.iloc[header_row]]
+    frame = cells.iloc[header_row + 1:].reset_index(drop=True)
+    frame.columns = names
+    frame = _drop_blank_columns(frame)
+    filled = np.flatnonzero(~(frame == "").all(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # trailing blank lines
+    frame.attrs = {"source": str(path), "first_line": header_row + 2}
+    if frame.empty:
+        raise DataFormatError(f"{path}: the file has a header but no data rows")
+    return frame
+
+
+def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type the text cells of a SWaT export.
+
+    Args:
+        frame: Output of ``read_swat_export`` (or any frame of text cells with the SWaT column names).
+
+    Returns:
+        A new DataFrame indexed by ``timestamp`` (strictly increasing), with the 51 tags as float32 in SWaT
+        order and ``label`` as int8 (1 = attack, including the ``'A ttack'`` typo).
+
+    Raises:
+        DataFormatError: A missing column, an empty file, an unparseable timestamp, a duplicated or
+            unsorted timestamp, a non-numeric tag value or an unknown label, naming file, column and line.
+    """
+    source = frame.attrs.get("source", "<frame>")
+    first_line = int(frame.attrs.get("first_line", 2))
+    columns = [str(c).strip() for c in frame.columns]
+    frame = frame.set_axis(columns, axis=1)
+    missing = [c for c in (TIMESTAMP_COLUMN, *SWAT_TAGS, LABEL_COLUMN) if c not in columns]
+    if missing:
+        raise DataFormatError(f"{source}: missing column(s) {missing}; a SWaT file has "
+                              f"'{TIMESTAMP_COLUMN}', the 51 tags in SWaT order and '{LABEL_COLUMN}'")
+    if len(frame) == 0:
+        raise DataFormatError(f"{source}: no data rows")
+
+    def line(i: int) -> int:
+        return first_line + i
+
+    text = frame[TIMESTAMP_COLUMN].astype(str).str.strip()
+    stamps = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
+    bad = first_bad_row(stamps.isna().to_numpy())
+    if bad is not None:
+        raise DataFormatError(f"{source}: column '{TIMESTAMP_COLUMN}', line {line(bad)}: cannot parse "
+                              f"{text.iloc[bad]!r} as dd/mm/yyyy h:mm:ss AM/PM")
+    steps = np.diff(stamps.to_numpy().astype("datetime64[ns]").astype(np.int64))
+    bad = first_bad_row(steps == 0)
+    if bad is not None:
+        raise DataFormatError(f"{source}: column '{TIMESTAMP_COLUMN}', line {line(bad + 1)}: duplicated "
+                              f"timestamp {text.iloc[bad + 1]!r} (same as line {line(bad)})")
+    bad = first_bad_row(steps < 0)
+    if bad is not None:
+        raise DataFormatError(f"{source}: column '{TIMESTAMP_COLUMN}', line {line(bad + 1)}: timestamp "
+                              f"{text.iloc[bad + 1]!r} is earlier than {text.iloc[bad]!r} on line {line(bad)}; "
+                              "rows must be sorted in time")
+
+    values = {}
+    for tag in SWAT_TAGS:
+        cells = frame[tag].astype(str).str.strip()
+        numbers = pd.to_numeric(cells.str.replace(",", ".", regex=False), errors="coerce")
+        bad = first_bad_row((numbers.isna() & (cells != "") & (cells.str.lower() != "nan")).to_numpy())
+        if bad is not None:
+            raise DataFormatError(f"{source}: column '{tag}', line {line(bad)}: {cells.iloc[bad]!r} is not a number")
+        values[tag] = numbers.to_numpy(dtype=np.float32)
+
+    label_text = frame[LABEL_COLUMN].astype(str)
+    keys = label_text.str.replace(r"\s+", "", regex=True).str.lower()
+    labels = keys.map(_LABELS)
+    bad = first_bad_row(labels.isna().to_numpy())
+    if bad is not None:
+        raise DataFormatError(f"{source}: column '{LABEL_COLUMN}', line {line(bad)}: unknown label "
+                              f"{label_text.iloc[bad]!r}; expected 'Normal' or 'Attack'")
+    typed = pd.DataFrame(values, index=pd.DatetimeIndex(stamps.to_numpy(), name="timestamp"))
+    typed["label"] = labels.to_numpy(dtype=np.int8)
+    return typed
+
+
+def format_swat_timestamps(index: pd.DatetimeIndex) -> np.ndarray:
+    """Timestamps as the raw files write them: ``' 2/1/2016 1:41:09 PM'`` (no zero padding of d, m, h)."""
+    hour12 = (index.hour + 11) % 12 + 1
+    noon = np.where(index.hour < 12, "AM", "PM")
+    parts = [index.day.astype(str), "/", index.month.astype(str), "/", index.year.astype(str), " ",
+             hour12.astype(str), ":", pd.Index(index.minute).map("{:02d}".format), ":",
+             pd.Index(index.second).map("{:02d}".format), " ", noon]
+    text = np.full(len(index), " ", dtype=object)
+    for part in parts:
+        text = text + np.asarray(part, dtype=object)
+    return text
+
+
+def to_swat_export(typed: pd.DataFrame) -> pd.DataFrame:
+    """Lay out a typed SWaT frame with the distributed header, timestamp text and label words.
+
+    Args:
+        typed: Timestamp index, the 51 tags, and ``label`` as 0/1 or as label text (kept as given, so that
+            a simulator can reproduce the ``'A ttack'`` typo).
+
+    Returns:
+        A new frame whose columns are ``SWAT_RAW_HEADER``; actuators are written as integers.
+    """
+    out = pd.DataFrame(index=range(len(typed)))
+    out[SWAT_RAW_HEADER[0]] = format_swat_timestamps(pd.DatetimeIndex(typed.index))
+    for raw, tag in zip(SWAT_RAW_HEADER[1:-1], SWAT_TAGS):
+        column = typed[tag].to_numpy()
+        out[raw] = np.rint(column).astype(np.int64) if tag in SWAT_ACTUATORS else column
+    labels = typed["label"]
+    if pd.api.types.is_numeric_dtype(labels):
+        labels = np.where(labels.to_numpy() > 0, "Attack", "Normal")
+    out[LABEL_COLUMN] = np.asarray(labels)
+    return out
+
+
+def write_swat_csv(typed: pd.DataFrame, path: str | Path, *, sep: str = ",", decimal: str = ".",
+                   group_header: bool = False) -> None:
+    """Write a typed SWaT frame as a CSV export (atomically: a temporary file, then a rename).
+
+    Args:
+        typed: See ``to_swat_export``.
+        path: Destination file.
+        sep: ``,`` (iTrust CSV) or ``;`` (the USAD/MTGFlow exports, with ``decimal=","``).
+        decimal: Decimal mark of the floats.
+        group_header: Write the stage group-header row above the names, as the .xlsx sheets have.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export = to_swat_export(typed)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        if group_header:
+            handle.write(sep.join(_group_header_row()) + "\n")
+        export.to_csv(handle, sep=sep, decimal=decimal, index=False, float_format="%.7g", lineterminator="\n")
+    tmp.replace(path)
+
+
+def write_swat_xlsx(typed: pd.DataFrame, path: str | Path) -> None:
+    """Write a typed SWaT frame as an .xlsx sheet with the group-header row, like the iTrust release."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export = to_swat_export(typed)
+    body = pd.DataFrame([list(export.columns), *export.itertuples(index=False, name=None)])
+    sheet = pd.concat([pd.DataFrame([_group_header_row()]), body], ignore_index=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    sheet.to_excel(tmp, header=False, index=False)
+    tmp.replace(path)
+
+
+def _group_header_row() -> list[str]:
+    row = [""]
+    for stage, tags in SWAT_STAGES.items():
+        row += [stage] + [""] * (len(tags) - 1)
+    return row + [""]
+
+
+def _sniff_separator(path: Path) -> str:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        head = "".join(handle.readline() for _ in range(3))
+    return ";" if head.count(";") > head.count(",") else ","
+
+
+def _find_header_row(cells: pd.DataFrame, path: Path, search_rows: int = 5) -> int:
+    for row in range(min(search_rows, len(cells))):
+        names = {str(c).strip() for c in cells.iloc[row]}
+        if TIMESTAMP_COLUMN in names or LABEL_COLUMN in names:
+            return row
+    raise DataFormatError(f"{path}: no header row with '{TIMESTAMP_COLUMN}' and '{LABEL_COLUMN}' in the first "
+                          f"{search_rows} lines; is this a SWaT physical-layer file?")
+
+
+def _drop_blank_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    keep = [not (name == "" and (frame.iloc[:, i] == "").all()) for i, name in enumerate(frame.columns)]
+    return frame.iloc[:, keep]
+
+
+def _excel_cell_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, dt.datetime):  # a sheet that stored real dates instead of SWaT's text timestamps
+        return value.strftime(TIMESTAMP_FORMAT)
+    return str(value)

@@ -1,0 +1,104 @@
+"""Cleaning steps on typed frames: non-finite values, constant channels, and the GDN recipe."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from tsad.core.errors import DataFormatError, first_bad_row
+from tsad.core.frames import LABEL, channel_columns, source_of
+
+logger = logging.getLogger(__name__)
+
+
+def non_finite_counts(frame: pd.DataFrame) -> pd.Series:
+    """Number of NaN or infinite values per channel."""
+    values = frame[channel_columns(frame)]
+    return pd.Series((~np.isfinite(values.to_numpy(dtype=np.float64))).sum(axis=0), index=values.columns)
+
+
+def fill_non_finite(frame: pd.DataFrame, name: str, policy: str = "error",
+                    max_fill_fraction: float = 0.01) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Apply the NaN/inf policy.
+
+    Args:
+        frame: A typed frame.
+        name: What to call it in errors and logs.
+        policy: ``"error"`` stops at the first non-finite value; ``"fill"`` carries the last finite value
+            forward (the first rows take the next finite value) and logs how many were filled.
+        max_fill_fraction: With ``"fill"``, the largest share of a channel that may be filled.
+
+    Returns:
+        A new frame and the number of filled values per channel (only channels with any).
+
+    Raises:
+        DataFormatError: A non-finite value under ``"error"``, or more than the allowed share under
+            ``"fill"``, naming the column and the first row.
+    """
+    source = source_of(frame, name)
+    counts = non_finite_counts(frame)
+    dirty = counts[counts > 0]
+    if dirty.empty:
+        return frame.copy(), {}
+    column = dirty.index[0]
+    row = first_bad_row(~np.isfinite(frame[column].to_numpy(dtype=np.float64)))
+    where = f"{source}: column {column!r}, row {row} ({frame.index[row]!r})"
+    if policy == "error":
+        raise DataFormatError(f"{where}: value {frame[column].iloc[row]} is not finite "
+                              f"({int(dirty.sum())} non-finite values in {len(dirty)} columns); set "
+                              "cleaning.nan_policy to 'fill' to carry values forward")
+    if policy != "fill":
+        raise ValueError(f"unknown nan_policy {policy!r}; use 'error' or 'fill'")
+    worst = dirty.idxmax()
+    if dirty[worst] > max_fill_fraction * len(frame):
+        raise DataFormatError(f"{source}: column {worst!r} has {dirty[worst]} of {len(frame)} values non-finite, "
+                              f"more than max_fill_fraction={max_fill_fraction}")
+    channels = list(dirty.index)
+    filled = frame.copy()
+    filled[channels] = filled[channels].replace([np.inf, -np.inf], np.nan).ffill().bfill()
+    counts_filled = {c: int(n) for c, n in dirty.items()}
+    logger.info("%s: filled %d non-finite values by carrying values forward: %s",
+                source, int(dirty.sum()), counts_filled)
+    return filled, counts_filled
+
+
+def constant_channels(frame: pd.DataFrame) -> list[str]:
+    """Channels that never change (they carry no information and break PCA-style scalings)."""
+    values = frame[channel_columns(frame)]
+    return [c for c in values.columns if values[c].nunique(dropna=False) <= 1]
+
+
+def downsample_median(frame: pd.DataFrame, factor: int) -> pd.DataFrame:
+    """Median of each block of ``factor`` rows for channels, max for the label (GDN, methods.md §6.4).
+
+    The block takes the index of its first row; a trailing partial block is dropped.
+    """
+    if factor == 1:
+        return frame.copy()
+    blocks = len(frame) // factor
+    if blocks == 0:
+        raise DataFormatError(f"{source_of(frame, 'frame')}: {len(frame)} rows cannot be downsampled by {factor}")
+    channels = channel_columns(frame)
+    values = frame[channels].to_numpy()[: blocks * factor].reshape(blocks, factor, len(channels))
+    out = pd.DataFrame(np.median(values, axis=1).astype(np.float32), columns=channels,
+                       index=frame.index[: blocks * factor : factor])
+    if LABEL in frame.columns:
+        out[LABEL] = frame[LABEL].to_numpy()[: blocks * factor].reshape(blocks, factor).max(axis=1)
+    return out
+
+
+def drop_head(frame: pd.DataFrame, drop: str | int | None) -> pd.DataFrame:
+    """Drop the start-up period: a duration such as ``"6h"`` on a timestamp index, or a row count."""
+    if drop is None or drop == 0:
+        return frame
+    if isinstance(drop, str):
+        if not isinstance(frame.index, pd.DatetimeIndex):
+            raise ValueError(f"drop_first={drop!r} is a duration but the index is not timestamps")
+        kept = frame.loc[frame.index >= frame.index[0] + pd.Timedelta(drop)]
+    else:
+        kept = frame.iloc[int(drop):]
+    if kept.empty:
+        raise DataFormatError(f"{source_of(frame, 'frame')}: dropping the first {drop} leaves no rows")
+    return kept

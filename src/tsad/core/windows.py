@@ -1,0 +1,107 @@
+"""Sliding windows as zero-copy views, window labels, and the map from window scores back to timestamps."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+
+def n_windows(n_timestamps: int, window: int, stride: int = 1) -> int:
+    """Number of complete windows: ``(T - W) // S + 1``, or 0 when the series is shorter than a window."""
+    _check_geometry(window, stride)
+    return 0 if n_timestamps < window else (n_timestamps - window) // stride + 1
+
+
+def sliding_windows(values: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
+    """All complete windows of a (T, C) series as a read-only (N, W, C) view; nothing is copied.
+
+    Args:
+        values: Series of shape (T, C) (any memory layout).
+        window: Window length W.
+        stride: Step S between window starts.
+
+    Returns:
+        A view of shape ``(n_windows(T, W, S), W, C)`` whose window ``j`` covers rows ``[j*S, j*S + W)``.
+
+    Raises:
+        ValueError: The series is shorter than one window, or W or S is not positive.
+    """
+    if values.ndim != 2:
+        raise ValueError(f"expected a (T, C) series, got shape {values.shape}")
+    if n_windows(len(values), window, stride) == 0:
+        raise ValueError(f"the series has {len(values)} rows, fewer than one window of {window}")
+    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (T-W+1, C, W)
+    return view.transpose(0, 2, 1)[::stride]
+
+
+def window_labels(labels: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
+    """Label of each window: 1 when any of its timestamps is anomalous (the usual window-level rule).
+
+    Args:
+        labels: Point labels of shape (T,), 0/1.
+        window: Window length W.
+        stride: Step S between window starts.
+
+    Returns:
+        int8 array of shape ``(n_windows(T, W, S),)``.
+    """
+    count = n_windows(len(labels), window, stride)
+    ones = np.concatenate(([0], np.cumsum(np.asarray(labels) > 0, dtype=np.int64)))
+    starts = np.arange(count, dtype=np.int64) * stride
+    return (ones[starts + window] - ones[starts] > 0).astype(np.int8)
+
+
+def to_timestamps(scores: np.ndarray, window: int, stride: int, n_timestamps: int,
+                  aggregation: Literal["mean", "max"] = "mean") -> np.ndarray:
+    """Map window scores back to one score per timestamp.
+
+    Each timestamp takes the mean (or max) of the scores of every window that covers it. When the stride
+    leaves the last ``(T - W) % S`` timestamps uncovered, they take the last window's score, so every
+    timestamp gets a finite score.
+
+    Args:
+        scores: Window scores of shape (N,), window ``j`` covering ``[j*S, j*S + W)``.
+        window: Window length W.
+        stride: Step S.
+        n_timestamps: Length T of the series the windows came from.
+        aggregation: ``"mean"`` or ``"max"`` over the covering windows.
+
+    Returns:
+        float64 array of shape (T,).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    count = n_windows(n_timestamps, window, stride)
+    if scores.shape != (count,):
+        raise ValueError(f"{len(scores)} scores given for {count} windows of {window} (stride {stride}) "
+                         f"over {n_timestamps} timestamps")
+    starts = np.arange(count, dtype=np.int64) * stride
+    covered = int(starts[-1]) + window
+    if aggregation == "mean":
+        # Difference arrays: each window adds its score on [start, start + W); starts (and ends) are distinct.
+        total = np.zeros(n_timestamps + 1)
+        hits = np.zeros(n_timestamps + 1)
+        total[starts] += scores
+        total[starts + window] -= scores
+        hits[starts] += 1
+        hits[starts + window] -= 1
+        out = np.cumsum(total)[:n_timestamps] / np.maximum(np.cumsum(hits)[:n_timestamps], 1)
+    elif aggregation == "max":
+        t = np.arange(covered)
+        out = np.full(n_timestamps, -np.inf)
+        # Timestamp t is covered by windows j = t // S - k for k < ceil(W / S) with j*S + W > t.
+        for k in range(-(-window // stride)):
+            j = t // stride - k
+            valid = (j >= 0) & (j < count) & (j * stride + window > t)
+            np.maximum(out[:covered], np.where(valid, scores[np.clip(j, 0, count - 1)], -np.inf), out=out[:covered])
+    else:
+        raise ValueError(f"unknown aggregation {aggregation!r}; use 'mean' or 'max'")
+    out[covered:] = scores[-1]
+    return out
+
+
+def _check_geometry(window: int, stride: int) -> None:
+    if int(window) != window or window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}")
+    if int(stride) != stride or stride < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride!r}")

@@ -1,0 +1,147 @@
+"""The detector interface every method implements: fit / decision_function / state / from_state.
+
+A detector takes windows shaped (B, W, C) (batch, window, channels; float32) and returns one score per
+window, higher = more anomalous. Thresholds never live in a detector (see ``tsad.core.thresholds``), and
+windows never get padded here (``tsad.core.windows.to_timestamps`` aligns scores with timestamps).
+Checkpoints are plain dicts of config, tensors and history, loadable with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from tsad.core.device import resolve_device
+from tsad.core.seeding import seed_everything
+
+
+@dataclasses.dataclass
+class DetectorConfig:
+    """Options shared by every detector.
+
+    Attributes:
+        method: Registry name of the detector (``pca``, ``random``, ``tman`` ...).
+        seed: Seeds every generator used by ``fit`` and ``decision_function``.
+        device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda[:i]``.
+        score_batch_size: Windows scored per batch.
+    """
+
+    method: str
+    seed: int = 0
+    device: str = "auto"
+    score_batch_size: int = 4096
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any]) -> Self:
+        """Build the config from parameters, refusing keys the method does not know."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown parameter(s) {unknown}; known: {sorted(names)}")
+        return cls(**dict(params))
+
+
+class Detector(ABC):
+    """Base class: public methods live here, subclasses fill the ``_`` hooks.
+
+    Fitted attributes end in ``_``: ``window_``, ``n_channels_``, ``device_``, ``history_``.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[DetectorConfig]] = DetectorConfig
+    tags: ClassVar[dict[str, Any]] = {"multivariate": True, "output": "window", "needs_gpu": False}
+
+    def __init__(self, config: DetectorConfig):
+        self.config = config
+        self.window_: int | None = None
+        self.n_channels_: int | None = None
+        self.device_: str | None = None
+        self.history_: dict[str, list[float]] = {}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Self:
+        """A detector configured from a parameters mapping (``method`` included)."""
+        return cls(cls.config_class.from_dict(params))
+
+    @classmethod
+    def test_config(cls) -> DetectorConfig:
+        """A tiny CPU configuration for the shared contract tests (fits in well under 5 s)."""
+        return cls.config_class(method=cls.name, device="cpu")
+
+    def fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None = None) -> Self:
+        """Fit on normal windows; ``windows_val`` (also normal) is for early stopping where a method has it."""
+        _check_windows(windows_train, "windows_train")
+        if windows_val is not None:
+            _check_windows(windows_val, "windows_val", windows_train.shape[1:])
+        seed_everything(self.config.seed)
+        self.device_ = resolve_device(self.config.device)
+        self.window_, self.n_channels_ = int(windows_train.shape[1]), int(windows_train.shape[2])
+        self._fit(windows_train, windows_val)
+        return self
+
+    def decision_function(self, windows: np.ndarray) -> np.ndarray:
+        """Anomaly score of each window, shape (B,), float64; higher is more anomalous."""
+        if self.window_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        _check_windows(windows, "windows", (self.window_, self.n_channels_))
+        seed_everything(self.config.seed)
+        return self._score_windows(windows)
+
+    def _score_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Score in batches of ``score_batch_size`` on ``device_``; override only for non-tensor scorers."""
+        import torch
+
+        out = np.empty(len(windows), dtype=np.float64)
+        step = self.config.score_batch_size
+        with torch.inference_mode():
+            for start in range(0, len(windows), step):
+                batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + step], dtype=np.float32))
+                out[start:start + step] = self._score_batch(batch.to(self.device_)).double().cpu().numpy()
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """Checkpoint as a plain dict: config, fitted geometry, tensors and history."""
+        if self.window_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        return {"method": self.name, "config": dataclasses.asdict(self.config), "window": self.window_,
+                "n_channels": self.n_channels_, "tensors": self._state_tensors(), "history": self.history_}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], device: str | None = None) -> Self:
+        """Rebuild a fitted detector from ``state()``; ``device`` overrides the configured one."""
+        detector = cls(cls.config_class.from_dict(state["config"]))
+        detector.window_, detector.n_channels_ = int(state["window"]), int(state["n_channels"])
+        detector.device_ = resolve_device(device or detector.config.device)
+        detector.history_ = dict(state.get("history", {}))
+        detector._load_state_tensors({k: v.to(detector.device_) for k, v in state["tensors"].items()})
+        return detector
+
+    @abstractmethod
+    def _fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None) -> None:
+        """Learn from the training windows (device and seed are already set)."""
+
+    def _score_batch(self, batch: Any) -> Any:
+        """Scores of a (B, W, C) float32 tensor on ``device_``, as a (B,) tensor."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _score_batch or _score_windows")
+
+    @abstractmethod
+    def _state_tensors(self) -> dict[str, Any]:
+        """The fitted tensors (CPU) to checkpoint."""
+
+    @abstractmethod
+    def _load_state_tensors(self, tensors: dict[str, Any]) -> None:
+        """Restore the tensors given by ``_state_tensors`` (already on ``device_``)."""
+
+
+def _check_windows(windows: np.ndarray, name: str, shape: tuple[int | None, ...] | None = None) -> None:
+    if not isinstance(windows, np.ndarray) or windows.ndim != 3:
+        raise ValueError(f"{name} must be a (B, W, C) array, got {type(windows).__name__} "
+                         f"{getattr(windows, 'shape', '')}")
+    if len(windows) == 0:
+        raise ValueError(f"{name} holds no windows")
+    if shape is not None and tuple(windows.shape[1:]) != tuple(shape):
+        raise ValueError(f"{name} have shape (W, C) = {windows.shape[1:]}, the detector was fitted on {shape}")
