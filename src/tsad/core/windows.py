@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 
 def n_windows(n_timestamps: int, window: int, stride: int = 1) -> int:
@@ -105,3 +107,51 @@ def _check_geometry(window: int, stride: int) -> None:
         raise ValueError(f"window must be a positive integer, got {window!r}")
     if int(stride) != stride or stride < 1:
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowedSeries:
+    """A series with its window geometry; the windows themselves are a view built on demand.
+
+    Attributes:
+        values: Channels of shape (T, C), float32.
+        index: The T timestamps (or steps) of the series.
+        channels: Channel names, in column order.
+        labels: Point labels (T,) as int8, or None for unlabelled data.
+        window: Window length W.
+        stride: Step S between window starts.
+    """
+
+    values: np.ndarray
+    index: pd.Index
+    channels: tuple[str, ...]
+    labels: np.ndarray | None
+    window: int
+    stride: int
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, window: int, stride: int = 1) -> WindowedSeries:
+        """Take the channels of a typed frame (every column but ``label``) and its labels."""
+        channels = tuple(c for c in frame.columns if c != "label")
+        labels = frame["label"].to_numpy(dtype=np.int8) if "label" in frame.columns else None
+        if n_windows(len(frame), window, stride) == 0:
+            raise ValueError(f"{len(frame)} rows are fewer than one window of {window}")
+        return cls(frame[list(channels)].to_numpy(dtype=np.float32), frame.index, channels, labels, window, stride)
+
+    @property
+    def n_timestamps(self) -> int:
+        return len(self.values)
+
+    @property
+    def windows(self) -> np.ndarray:
+        """The (N, W, C) read-only view of all windows."""
+        return sliding_windows(self.values, self.window, self.stride)
+
+    @property
+    def window_labels(self) -> np.ndarray | None:
+        """Window labels (any anomalous point), or None for unlabelled data."""
+        return None if self.labels is None else window_labels(self.labels, self.window, self.stride)
+
+    def to_timestamps(self, scores: np.ndarray, aggregation: str = "mean") -> np.ndarray:
+        """Scores of these windows mapped back to the T timestamps (see ``to_timestamps``)."""
+        return to_timestamps(scores, self.window, self.stride, self.n_timestamps, aggregation)

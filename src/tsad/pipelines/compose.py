@@ -1,0 +1,41 @@
+"""Stage templates instantiated per dataset and per (method, dataset) through namespaces.
+
+``data_pipeline("swat")`` runs ingestion -> cleaning -> feature selection -> windowing in namespace ``swat``;
+``model_pipeline("pca", "swat")`` runs training -> scoring -> evaluation in namespace ``swat.pca`` on the
+dataset's windows. Parameters come resolved from ``data.<ds>.*`` and ``experiments.<method>_<ds>.*``
+(see ``tsad.config``).
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from tsad.experiments import DatasetSpec
+from tsad.pipelines.cleaning.pipeline import cleaning_template
+from tsad.pipelines.evaluation.pipeline import evaluation_template
+from tsad.pipelines.feature_selection.pipeline import feature_selection_template
+from tsad.pipelines.ingestion.pipeline import ingestion_template
+from tsad.pipelines.scoring.pipeline import scoring_template
+from tsad.pipelines.training.pipeline import training_template
+from tsad.pipelines.windowing.pipeline import windowing_template
+
+DATA_PARAMETERS = ("cleaning", "scaling", "feature_selection", "windowing")
+MODEL_PARAMETERS = ("model", "scoring", "threshold")
+MODEL_INPUTS = ("windows_train", "windows_val", "windows_test")
+
+
+def data_pipeline(dataset: str, spec: DatasetSpec) -> Pipeline:
+    """Ingestion to windows for one dataset, in namespace ``dataset``."""
+    stages = ingestion_template(spec.ingest) + cleaning_template() + feature_selection_template() + \
+        windowing_template()
+    return Pipeline(stages, namespace=dataset,
+                    parameters={f"params:{p}": f"params:data.{dataset}.{p}" for p in DATA_PARAMETERS})
+
+
+def model_pipeline(method: str, dataset: str) -> Pipeline:
+    """Training to evaluation of one method on one dataset's windows, in namespace ``dataset.method``."""
+    stages = training_template() + scoring_template() + evaluation_template()
+    return Pipeline(stages, namespace=f"{dataset}.{method}",
+                    inputs={name: f"{dataset}.{name}" for name in MODEL_INPUTS},
+                    parameters={f"params:{p}": f"params:experiments.{method}_{dataset}.{p}"
+                                for p in MODEL_PARAMETERS})

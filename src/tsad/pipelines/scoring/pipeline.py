@@ -1,0 +1,14 @@
+"""Scoring stage: ``detector`` -> ``scores_val`` and ``scores_test`` (per timestamp, versioned Parquet)."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from tsad.pipelines.scoring.nodes import score_series
+
+
+def scoring_template() -> Pipeline:
+    return Pipeline([
+        Node(score_series, ["detector", "windows_val", "params:scoring"], "scores_val", name="score_val"),
+        Node(score_series, ["detector", "windows_test", "params:scoring"], "scores_test", name="score_test"),
+    ])

@@ -1,0 +1,14 @@
+"""Training stage: ``windows_train`` + ``windows_val`` -> ``detector`` checkpoint and ``train_history``."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from tsad.pipelines.training.nodes import fit_detector
+
+
+def training_template() -> Pipeline:
+    return Pipeline([
+        Node(fit_detector, ["windows_train", "windows_val", "params:model"], ["detector", "train_history"],
+             name="fit_detector"),
+    ])
