@@ -17,7 +17,7 @@ class DatasetSpec:
     """How a dataset enters the stage pipelines.
 
     Attributes:
-        ingest: Node function turning one loaded source split into the typed-frame contract.
+        ingest: Node function turning the loaded source splits (train, test) into typed frames.
     """
 
     ingest: Callable

@@ -58,9 +58,9 @@ def to_timestamps(scores: np.ndarray, window: int, stride: int, n_timestamps: in
                   aggregation: Literal["mean", "max"] = "mean") -> np.ndarray:
     """Map window scores back to one score per timestamp.
 
-    Each timestamp takes the mean (or max) of the scores of every window that covers it. When the stride
-    leaves the last ``(T - W) % S`` timestamps uncovered, they take the last window's score, so every
-    timestamp gets a finite score.
+    Each timestamp takes the mean (or max) of the scores of every window that covers it. A timestamp no
+    window covers (a gap when the stride exceeds the window, or the last ``(T - W) % S`` rows) takes the
+    score of the last window starting at or before it, so every timestamp gets a finite score.
 
     Args:
         scores: Window scores of shape (N,), window ``j`` covering ``[j*S, j*S + W)``.
@@ -77,28 +77,28 @@ def to_timestamps(scores: np.ndarray, window: int, stride: int, n_timestamps: in
     if scores.shape != (count,):
         raise ValueError(f"{len(scores)} scores given for {count} windows of {window} (stride {stride}) "
                          f"over {n_timestamps} timestamps")
-    starts = np.arange(count, dtype=np.int64) * stride
-    covered = int(starts[-1]) + window
+    t = np.arange(n_timestamps)
+    last_start = np.minimum(t // stride, count - 1)  # the last window starting at or before t
     if aggregation == "mean":
         # Difference arrays: each window adds its score on [start, start + W); starts (and ends) are distinct.
-        total = np.zeros(n_timestamps + 1)
-        hits = np.zeros(n_timestamps + 1)
+        starts = np.arange(count, dtype=np.int64) * stride
+        total, hits = np.zeros(n_timestamps + 1), np.zeros(n_timestamps + 1)
         total[starts] += scores
         total[starts + window] -= scores
         hits[starts] += 1
         hits[starts + window] -= 1
         out = np.cumsum(total)[:n_timestamps] / np.maximum(np.cumsum(hits)[:n_timestamps], 1)
     elif aggregation == "max":
-        t = np.arange(covered)
         out = np.full(n_timestamps, -np.inf)
         # Timestamp t is covered by windows j = t // S - k for k < ceil(W / S) with j*S + W > t.
         for k in range(-(-window // stride)):
             j = t // stride - k
             valid = (j >= 0) & (j < count) & (j * stride + window > t)
-            np.maximum(out[:covered], np.where(valid, scores[np.clip(j, 0, count - 1)], -np.inf), out=out[:covered])
+            np.maximum(out, np.where(valid, scores[np.clip(j, 0, count - 1)], -np.inf), out=out)
     else:
         raise ValueError(f"unknown aggregation {aggregation!r}; use 'mean' or 'max'")
-    out[covered:] = scores[-1]
+    uncovered = t >= last_start * stride + window
+    out[uncovered] = scores[last_start[uncovered]]
     return out
 
 

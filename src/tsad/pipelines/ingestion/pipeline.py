@@ -8,8 +8,7 @@ from kedro.pipeline import Node, Pipeline
 
 
 def ingestion_template(ingest: Callable) -> Pipeline:
-    """Both splits through the dataset's ingest function (looked up when the pipeline is built)."""
+    """One node through the dataset's ingest function (looked up when the pipeline is built)."""
     return Pipeline([
-        Node(ingest, "source_train", "raw_train", name="ingest_train"),
-        Node(ingest, "source_test", "raw_test", name="ingest_test"),
+        Node(ingest, ["source_train", "source_test"], ["raw_train", "raw_test"], name="ingest"),
     ])

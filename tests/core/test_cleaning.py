@@ -1,0 +1,60 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsad.core import cleaning
+from tsad.core.errors import DataFormatError
+from tsad.core.frames import validate_typed_frame
+
+
+def test_non_finite_values_stop_with_column_and_row(train_frame):
+    frame = train_frame.copy()
+    frame.iloc[17, 2] = np.inf
+    frame.attrs = {"source": "plant.csv"}
+    with pytest.raises(DataFormatError, match=r"plant.csv: column 'c2', row 17"):
+        cleaning.fill_non_finite(frame, "training data", "error")
+
+
+def test_fill_is_bounded_and_counted(train_frame):
+    frame = train_frame.copy()
+    frame.iloc[[0, 5, 6], 1] = np.nan
+    filled, counts = cleaning.fill_non_finite(frame, "training data", "fill", max_fill_fraction=0.01)
+    assert counts == {"c1": 3}
+    assert np.isfinite(filled["c1"]).all()
+    assert filled["c1"].iloc[5] == frame["c1"].iloc[4] and filled["c1"].iloc[0] == frame["c1"].iloc[1]
+    assert frame["c1"].isna().sum() == 3  # the input is not mutated
+    frame.iloc[:100, 1] = np.nan
+    with pytest.raises(DataFormatError, match="more than max_fill_fraction"):
+        cleaning.fill_non_finite(frame, "training data", "fill", max_fill_fraction=0.01)
+
+
+def test_constant_channels(train_frame):
+    assert cleaning.constant_channels(train_frame.assign(c3=np.float32(1))) == ["c3"]
+
+
+def test_gdn_downsample_takes_block_median_and_label_max():
+    index = pd.date_range("2021-01-01", periods=25, freq="s")
+    frame = pd.DataFrame({"a": np.arange(25, dtype=np.float32), "label": np.zeros(25, dtype=np.int8)}, index=index)
+    frame.iloc[13, 1] = 1
+    out = cleaning.downsample_median(frame, 10)
+    assert list(out["a"]) == [4.5, 14.5] and list(out["label"]) == [0, 1]
+    assert list(out.index) == [index[0], index[10]]
+
+
+def test_drop_head_by_duration_and_rows(train_frame):
+    assert len(cleaning.drop_head(train_frame, "10min")) == len(train_frame) - 600
+    assert len(cleaning.drop_head(train_frame, 50)) == len(train_frame) - 50
+    with pytest.raises(DataFormatError, match="leaves no rows"):
+        cleaning.drop_head(train_frame, "1D")
+
+
+def test_typed_frame_contract(train_frame):
+    validate_typed_frame(train_frame, "x")
+    with pytest.raises(DataFormatError, match="duplicated index at row 3"):
+        validate_typed_frame(train_frame.iloc[[0, 1, 2, 2, 3]], "x")
+    with pytest.raises(DataFormatError, match="unsorted index at row 2"):
+        validate_typed_frame(train_frame.iloc[[0, 2, 1]], "x")
+    with pytest.raises(DataFormatError, match="'label', row 4"):
+        validate_typed_frame(train_frame.assign(label=np.where(np.arange(len(train_frame)) == 4, 3, 0)), "x")
+    with pytest.raises(DataFormatError, match="no rows"):
+        validate_typed_frame(train_frame.iloc[:0], "x")
