@@ -782,7 +782,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
                       + 5.0 * _lag(tags["P201"] == PUMP_ON, 600) + rng.normal(0, 0.05, n))
 
     def ph(acid_on: np.ndarray) -> np.ndarray:
-        return ph_base - 0.15 * _lag(acid_on, 300)
+        return ph_base - 0.2 * _lag(acid_on, 300)
 
     # The PLC stops acid dosing when AIT202 *reads* below the interlock, so a spoofed pH cuts the acid.
     ph_base = 8.40 + _ou(rng, n, 0.04, 3 * 3_600) + rng.normal(0, 0.002, n)
@@ -801,7 +801,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     dp = (DP_IDLE_KPA + loop["FIT301"] / FIT301_NOMINAL * (DP_CLEAN_FILTER_KPA + loop["fouling"])
           + DP_BACKWASH_KPA * backwash_flowing)
     tags["DPIT301"] = _lag(dp, 3) + _ou(rng, n, 0.08, 600) + rng.normal(0, 0.02, n)
-    tags["FIT601"] = np.where(backwash_flowing, 1.95 + rng.normal(0, 0.01, n), np.abs(rng.normal(0, 2e-4, n)))
+    tags["FIT601"] = np.where(backwash_flowing, 1.95 + rng.normal(0, 0.01, n), _idle_flow(rng, n, 2e-4))
 
     # P4: hardness is steady; ORP follows the upstream hypochlorite and drops with bisulphite (P403).
     tags["P403"] = tags["P402"].copy()
@@ -813,9 +813,9 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     ro_flowing = loop["FIT401"] > 0.0
     running = _lag(ro_flowing, 10)
     feed = np.where(ro_flowing, loop["FIT401"] * 0.998, 0.0)
-    tags["FIT501"] = np.where(ro_flowing, feed + rng.normal(0, 0.003, n), np.abs(rng.normal(0, 1e-3, n)))
+    tags["FIT501"] = np.where(ro_flowing, feed + rng.normal(0, 0.003, n), _idle_flow(rng, n, 1e-3))
     for tag, share in (("FIT502", 0.748), ("FIT503", 0.427), ("FIT504", 0.178)):
-        tags[tag] = np.where(ro_flowing, share * feed + rng.normal(0, 0.002, n), np.abs(rng.normal(0, 5e-4, n)))
+        tags[tag] = np.where(ro_flowing, share * feed + rng.normal(0, 0.002, n), _idle_flow(rng, n, 5e-4))
     membrane = _ou(rng, n, 3.0, 6 * 3_600)
     tags["PIT501"] = 9.0 + running * (243.0 + membrane) + rng.normal(0, 0.2, n)
     tags["PIT502"] = 0.2 + running * 1.15 + rng.normal(0, 0.03, n)
@@ -880,6 +880,11 @@ def _ou(rng: np.random.Generator, n: int, std: float, tau_s: float) -> np.ndarra
     shocks[0] *= std  # start in the stationary distribution
     shocks[1:] *= std * math.sqrt(1.0 - phi * phi) / alpha  # ewm scales the input by alpha
     return pd.Series(shocks).ewm(alpha=alpha, adjust=False).mean().to_numpy()
+
+
+def _idle_flow(rng: np.random.Generator, n: int, std: float) -> np.ndarray:
+    """Reading of a flow meter on a stopped line: a small positive offset and noise."""
+    return 1e-4 + np.abs(rng.normal(0.0, std, n))
 
 
 def _lag(signal: np.ndarray, tau_s: float) -> np.ndarray:

@@ -1,0 +1,41 @@
+"""The parameters resolve into complete settings for every dataset and (method, dataset) pair."""
+
+from pathlib import Path
+
+import pytest
+from kedro.config import OmegaConfigLoader
+
+from tsad import settings
+from tsad.config import experiment_parameters
+from tsad.experiments import DATASETS, EXPERIMENTS
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture(scope="module")
+def parameters():
+    loader = OmegaConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
+    return loader["parameters"]
+
+
+def test_every_dataset_and_experiment_is_resolved(parameters):
+    for ds in DATASETS:
+        assert set(parameters["data"][ds]) == {"cleaning", "scaling", "feature_selection", "windowing"}
+    for method, ds in EXPERIMENTS:
+        resolved = parameters["experiments"][f"{method}_{ds}"]
+        assert resolved["model"]["method"] == method
+        assert {"model", "scoring", "threshold"} <= set(resolved)
+
+
+def test_defaults_are_written_once_and_overridden_per_dataset(parameters):
+    assert parameters["data"]["swat"]["windowing"]["window"] == 12
+    assert parameters["data"]["swat"]["cleaning"] == parameters["dataset_defaults"]["cleaning"]
+    assert parameters["experiments"]["pca_swat"]["threshold"] == parameters["experiment_defaults"]["threshold"]
+
+
+def test_method_overrides_per_dataset_merge_deeply():
+    out = experiment_parameters({"threshold": {"q": 0.9}}, {"pca": {"model": {"method": "pca", "n_components": 0.9}}},
+                                {"x": {"methods": {"pca": {"model": {"n_components": 3}}}}})
+    assert out["pca_x"] == {"threshold": {"q": 0.9}, "model": {"method": "pca", "n_components": 3}}
+    with pytest.raises(ValueError, match="unknown method"):
+        experiment_parameters({}, {"pca": {}}, {"x": {"methods": {"pcaa": {}}}})

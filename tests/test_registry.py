@@ -1,0 +1,51 @@
+"""Every registered pipeline builds, and every persisted dataset it names is declared by a catalog pattern."""
+
+from pathlib import Path
+
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog
+
+from tsad import settings
+from tsad.experiments import DATASETS, METHODS
+from tsad.pipeline_registry import register_pipelines
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture(scope="module")
+def pipelines():
+    return register_pipelines()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    loader = OmegaConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
+    return DataCatalog.from_config(loader["catalog"])
+
+
+def test_names(pipelines):
+    expected = {f"data_{ds}" for ds in DATASETS} | {f"{m}_{ds}" for ds in DATASETS for m in METHODS}
+    assert expected | {"__default__"} == set(pipelines)
+
+
+def test_every_dataset_is_declared(pipelines, catalog):
+    for name, pipeline in pipelines.items():
+        for dataset in pipeline.datasets():
+            if dataset.startswith("params:"):
+                continue
+            assert catalog.get(dataset) is not None, f"{name}: {dataset} matches no catalog entry or pattern"
+            assert "DefaultDataset" not in type(catalog.get(dataset)).__name__
+
+
+def test_model_pipelines_use_their_datasets_windows(pipelines):
+    for ds in DATASETS:
+        for method in METHODS:
+            model_nodes = [n for n in pipelines[f"{method}_{ds}"].nodes if n.namespace == f"{ds}.{method}"]
+            inputs = {i for n in model_nodes for i in n.inputs}
+            assert {f"{ds}.windows_train", f"{ds}.windows_val", f"{ds}.windows_test"} <= inputs
+            assert f"params:experiments.{method}_{ds}.model" in inputs
+
+
+def test_default_pipeline_never_trains(pipelines):
+    assert not any(n.name.endswith("fit_detector") for n in pipelines["__default__"].nodes)
