@@ -178,3 +178,11 @@ def test_a_file_that_is_not_swat(tmp_path):
 def test_missing_cells_become_nan_for_the_cleaning_policy(tmp_path):
     path = written(tmp_path, cell_edit(3, "FIT101", ""))
     assert np.isnan(parse(path)["FIT101"].iloc[1])
+
+
+def test_gzipped_export_round_trip(tmp_path):
+    original = swat_like(8)
+    path = tmp_path / "SWaT_Dataset_Attack_v0.csv.gz"
+    write_swat_csv(original, path, sep=";", decimal=",")
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    check_typed(parse_swat_frame(read_swat_export(path)), original)

@@ -180,7 +180,9 @@ def to_swat_export(typed: pd.DataFrame) -> pd.DataFrame:
     out[SWAT_RAW_HEADER[0]] = format_swat_timestamps(pd.DatetimeIndex(typed.index))
     for raw, tag in zip(SWAT_RAW_HEADER[1:-1], SWAT_TAGS):
         column = typed[tag].to_numpy()
-        out[raw] = np.rint(column).astype(np.int64) if tag in SWAT_ACTUATORS else column
+        if tag in SWAT_ACTUATORS and np.isfinite(column).all():
+            column = np.rint(column).astype(np.int64)  # actuator states as the files write them: 1, 2
+        out[raw] = column
     labels = typed["label"]
     if pd.api.types.is_numeric_dtype(labels):
         labels = np.where(labels.to_numpy() > 0, "Attack", "Normal")
@@ -202,8 +204,9 @@ def write_swat_csv(typed: pd.DataFrame, path: str | Path, *, sep: str = ",", dec
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     export = to_swat_export(typed)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    tmp = path.with_name(f".tmp.{path.name}")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(tmp, "wt", newline="", encoding="utf-8") as handle:
         if group_header:
             handle.write(sep.join(_group_header_row()) + "\n")
         export.to_csv(handle, sep=sep, decimal=decimal, index=False, float_format="%.7g", lineterminator="\n")

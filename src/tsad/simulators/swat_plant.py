@@ -58,7 +58,7 @@ WARMUP_S = 3_600
 MAX_GAP_S = 1_800
 
 # Tank geometry: level change in mm per second for a net flow of 1 m3/h (0.278 mm/s over 1 m2).
-T101_MM_PER_M3H_S = 0.15
+T101_MM_PER_M3H_S = 0.20
 T301_MM_PER_M3H_S = 0.20
 T401_MM_PER_M3H_S = 0.25
 TANK_OVERFLOW_MM = 1_100.0
@@ -73,7 +73,7 @@ LIT401_L, LIT401_H = 800.0, 1_000.0
 LIT401_LL, LIT401_LL_RESET = 250.0, 350.0
 
 # Nominal flows (m3/h); two transfer pumps in parallel deliver less than twice one.
-FIT101_NOMINAL = 2.45
+FIT101_NOMINAL = 2.55
 FIT201_NOMINAL = 2.42
 TWO_PUMP_GAIN = 1.35
 FIT301_NOMINAL = 2.22
@@ -264,7 +264,7 @@ def _templates() -> tuple[_Template, ...]:
                 "Turn off the acid and hypochlorite dosing pumps P-203 to P-206")
 
     return (
-        _Template("actuator_force", "Tank T101 overflow", 600, 1_800, mv101_open),
+        _Template("actuator_force", "Tank T101 overflow", 900, 2_400, mv101_open),
         _Template("actuator_force", "Pipe burst: extra transfer flow into T301", 300, 1_200, p102_start),
         _Template("stealth_ramp", "Tank T101 underflow; damage P-101", 300, 900, lit101_ramp),
         _Template("sensor_constant", "P-203 stops dosing acid; water quality changes", 300, 1_200, ait202_six),
