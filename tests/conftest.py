@@ -37,3 +37,9 @@ def train_frame() -> pd.DataFrame:
 @pytest.fixture
 def test_frame() -> pd.DataFrame:
     return synthetic_series(2000, seed=2, anomalies=True, start="2021-01-02")
+
+
+@pytest.fixture
+def make_series():
+    """The ``synthetic_series`` factory, for tests that need more series than the two fixtures."""
+    return synthetic_series

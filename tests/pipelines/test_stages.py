@@ -53,7 +53,8 @@ def test_stages_end_to_end(train_frame, test_frame):
     assert set(out["gra_grades"]["feature"]) == {f"c{i}" for i in range(5)}
     # The scaler saw the training rows only: its statistics are the clean training split's.
     clean_train = out["clean_train"]
-    np.testing.assert_allclose(out["scaler"]["offset"], clean_train[out["scaler"]["columns"]].min().to_numpy())
+    np.testing.assert_allclose(out["scaler"]["entities"][""]["offset"],
+                               clean_train[out["scaler"]["columns"]].min().to_numpy())
     scores = out["scores_test"]
     assert scores.index.equals(test_frame.index) and list(scores.columns) == ["score", "label"]
     assert out["threshold"]["strategy"] == "quantile"
@@ -89,3 +90,32 @@ def test_gdn_recipe_downsamples_and_drops_start_up(train_frame, test_frame):
     out = run_stages(long_train, test_frame, params)
     assert out["cleaning_report"]["rows_train"] == (len(long_train) - 6 * 3600) // 10
     assert len(out["clean_test"]) == len(test_frame) // 10
+
+
+def entities(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A multi-entity typed frame with a step index, as the SMD / MSL / NAB loaders produce."""
+    parts = {name: frame.reset_index(drop=True).rename_axis("step") for name, frame in frames.items()}
+    return pd.concat(parts, names=["entity"])
+
+
+def test_multi_entity_data_runs_entity_by_entity(train_frame, test_frame, make_series):
+    raw_train = entities({"m-1": train_frame, "m-2": make_series(1500, seed=5, anomalies=False) * 3})
+    quiet_test = make_series(1200, seed=6, anomalies=False)
+    raw_test = entities({"m-1": test_frame, "m-2": quiet_test.assign(label=np.int8(0))})
+    out = run_stages(raw_train, raw_test)
+    assert set(out["scaler"]["entities"]) == {"m-1", "m-2"}
+    m2_stats = out["scaler"]["entities"]["m-2"]
+    np.testing.assert_allclose(m2_stats["offset"], (raw_train.loc["m-2"].drop(columns="label") * 1.0).min(), rtol=1e-6)
+    assert set(out["windows_test"]) == {"m-1", "m-2"} and set(out["detector"]["entities"]) == {"m-1", "m-2"}
+    scores = out["scores_test"]
+    assert scores.index.names == ["entity", "step"] and len(scores) == len(raw_test)
+    assert set(out["threshold"]["values"]) == {"m-1", "m-2"}
+    metrics = {k: v["value"] for k, v in out["metrics"].items()}
+    # m-2 has no anomaly in its test data: it is not part of the mean, which is m-1's metrics.
+    assert metrics["entities_evaluated"] == 1 and "entity.m-2.f1" not in metrics
+    assert metrics["roc_auc"] == metrics["entity.m-1.roc_auc"]
+
+
+def test_entities_must_match(train_frame, test_frame):
+    with pytest.raises(DataFormatError, match="entities differ"):
+        run_stages(entities({"a": train_frame}), entities({"b": test_frame}))

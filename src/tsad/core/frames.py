@@ -1,7 +1,9 @@
 """The typed-frame contract that every connector produces and every stage consumes.
 
 A typed frame has a strictly increasing index (``timestamp``: DatetimeIndex, or ``step``: integers), one
-float32 column per channel, and an optional int8 ``label`` column (1 = anomalous).
+float32 column per channel, and an optional int8 ``label`` column (1 = anomalous). A dataset made of many
+entities (SMD machines, MSL channels ...) has a two-level index ``(entity, timestamp | step)``, strictly
+increasing within each entity; every stage then works entity by entity.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pandas as pd
 from tsad.core.errors import DataFormatError, first_bad_row
 
 LABEL = "label"
+ENTITY = "entity"
+SINGLE = ""  # the entity name of a dataset that is one series (SWaT): metrics and states are not prefixed
 
 
 def source_of(frame: pd.DataFrame, default: str) -> str:
@@ -46,7 +50,22 @@ def validate_typed_frame(frame: pd.DataFrame, name: str) -> None:
     channels = channel_columns(frame)
     if not channels:
         raise DataFormatError(f"{source}: no channel columns")
-    index = frame.index
+    if isinstance(frame.index, pd.MultiIndex):
+        for entity, part in split_entities(frame).items():
+            _check_order(part.index, f"{source} (entity {entity!r})")
+    else:
+        _check_order(frame.index, source)
+    for column in channels:
+        if not pd.api.types.is_float_dtype(frame[column]):
+            raise DataFormatError(f"{source}: column {column!r} has dtype {frame[column].dtype}, expected float")
+    labels = labels_of(frame)
+    if labels is not None:
+        bad = first_bad_row((labels != 0) & (labels != 1))
+        if bad is not None:
+            raise DataFormatError(f"{source}: column 'label', row {bad}: value {labels[bad]} is not 0 or 1")
+
+
+def _check_order(index: pd.Index, source: str) -> None:
     if isinstance(index, pd.DatetimeIndex):
         order = np.diff(index.asi8)
     elif pd.api.types.is_integer_dtype(index):
@@ -57,11 +76,38 @@ def validate_typed_frame(frame: pd.DataFrame, name: str) -> None:
     if bad is not None:
         kind = "duplicated" if order[bad] == 0 else "unsorted"
         raise DataFormatError(f"{source}: {kind} index at row {bad + 1} ({index[bad + 1]!r} after {index[bad]!r})")
-    for column in channels:
-        if not pd.api.types.is_float_dtype(frame[column]):
-            raise DataFormatError(f"{source}: column {column!r} has dtype {frame[column].dtype}, expected float")
-    labels = labels_of(frame)
-    if labels is not None:
-        bad = first_bad_row((labels != 0) & (labels != 1))
-        if bad is not None:
-            raise DataFormatError(f"{source}: column 'label', row {bad}: value {labels[bad]} is not 0 or 1")
+
+
+
+def split_entities(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The frame's entities in order of appearance.
+
+    A multi-entity frame (SMD machines, MSL channels, NAB series) has a two-level index
+    ``(entity, timestamp | step)`` with each entity's rows contiguous; a single series has a flat index and
+    comes back as ``{"": frame}``. Each part has the flat time index and keeps the frame's ``attrs``.
+    """
+    if not isinstance(frame.index, pd.MultiIndex):
+        return {SINGLE: frame}
+    codes, names = pd.factorize(frame.index.get_level_values(ENTITY))
+    starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
+    if len(starts) != len(names):
+        raise DataFormatError(f"{source_of(frame, 'frame')}: the rows of each entity must be contiguous")
+    bounds = np.append(starts, len(codes))
+    parts = {}
+    for i, name in enumerate(names):
+        part = frame.iloc[bounds[i]:bounds[i + 1]].droplevel(ENTITY)
+        part.attrs = dict(frame.attrs)
+        parts[str(name)] = part
+    return parts
+
+
+def join_entities(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Inverse of ``split_entities``: one flat frame for ``{"": frame}``, else an (entity, time) index."""
+    if list(parts) == [SINGLE]:
+        return parts[SINGLE]
+    return pd.concat(parts, names=[ENTITY])
+
+
+def entity_label(entity: str, name: str) -> str:
+    """``name`` qualified by its entity for messages and keys (unchanged for a single series)."""
+    return f"{name} (entity {entity!r})" if entity else name

@@ -1,4 +1,7 @@
-"""Cleaning nodes: validation, the NaN/inf policy, the GDN recipe, constant channels, and scaling."""
+"""Cleaning nodes: validation, the NaN/inf policy, the GDN recipe, constant channels, and scaling.
+
+Multi-entity data (an ``(entity, time)`` index) is cleaned and scaled entity by entity.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,14 @@ import pandas as pd
 
 from tsad.core import cleaning, scaling
 from tsad.core.errors import DataFormatError
-from tsad.core.frames import channel_columns, source_of, validate_typed_frame
+from tsad.core.frames import (
+    channel_columns,
+    entity_label,
+    join_entities,
+    source_of,
+    split_entities,
+    validate_typed_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +32,11 @@ def clean_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
 
     Args:
         raw_train: Typed training frame.
-        raw_test: Typed test frame with the same channels.
+        raw_test: Typed test frame with the same channels (and entities).
         options: ``nan_policy`` (error | fill), ``max_fill_fraction``, ``gdn_recipe`` (bool; sets
             ``downsample`` 10 and ``drop_first`` "6h"), ``downsample`` (int), ``drop_first`` (duration or row
-            count, training only) and ``drop_constant`` (channels constant in training).
+            count, training only) and ``drop_constant`` (channels constant in the training data of every
+            entity).
 
     Returns:
         Clean training frame, clean test frame, and a report of what was filled and dropped.
@@ -33,33 +44,57 @@ def clean_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
     validate_typed_frame(raw_train, "training data")
     validate_typed_frame(raw_test, "test data")
     _check_same_channels(raw_train, raw_test)
+    trains, tests = split_entities(raw_train), split_entities(raw_test)
+    if list(trains) != list(tests):
+        raise DataFormatError(f"{source_of(raw_test, 'test data')}: entities differ from the training data "
+                              f"(training: {list(trains)}; test: {list(tests)})")
     recipe = GDN_RECIPE if options.get("gdn_recipe") else {}
     downsample = int(recipe.get("downsample", options.get("downsample", 1)))
     drop_first = recipe.get("drop_first", options.get("drop_first"))
     policy, max_fill = options.get("nan_policy", "error"), float(options.get("max_fill_fraction", 0.01))
-    train, filled_train = cleaning.fill_non_finite(raw_train, "training data", policy, max_fill)
-    test, filled_test = cleaning.fill_non_finite(raw_test, "test data", policy, max_fill)
-    train = cleaning.downsample_median(cleaning.drop_head(train, drop_first), downsample)
-    test = cleaning.downsample_median(test, downsample)
-    constant = cleaning.constant_channels(train) if options.get("drop_constant", True) else []
-    if len(constant) == len(channel_columns(train)):
+    filled: dict[str, dict[str, int]] = {}
+    for entity in trains:
+        train, filled[entity_label(entity, "training data")] = cleaning.fill_non_finite(
+            trains[entity], entity_label(entity, "training data"), policy, max_fill)
+        test, filled[entity_label(entity, "test data")] = cleaning.fill_non_finite(
+            tests[entity], entity_label(entity, "test data"), policy, max_fill)
+        trains[entity] = cleaning.downsample_median(cleaning.drop_head(train, drop_first), downsample)
+        tests[entity] = cleaning.downsample_median(test, downsample)
+    constant = [c for c in channel_columns(raw_train)
+                if all(c in cleaning.constant_channels(part) for part in trains.values())] \
+        if options.get("drop_constant", True) else []
+    if len(constant) == len(channel_columns(raw_train)):
         raise DataFormatError(f"{source_of(raw_train, 'training data')}: every channel is constant in training")
     if constant:
         logger.info("Dropping %d channels constant in training: %s", len(constant), constant)
-    report = {"filled_train": filled_train, "filled_test": filled_test, "dropped_constant": constant,
+    report = {"filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
               "downsample": downsample, "drop_first": drop_first,
-              "rows_train": len(train), "rows_test": len(test)}
-    return train.drop(columns=constant), test.drop(columns=constant), report
+              "rows_train": sum(map(len, trains.values())), "rows_test": sum(map(len, tests.values()))}
+    return join_entities(trains).drop(columns=constant), join_entities(tests).drop(columns=constant), report
 
 
 def fit_scaler(clean_train: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
-    """Scaling statistics from the training split only (``options["method"]``: minmax | zscore)."""
-    return scaling.fit_scaler(clean_train, options.get("method", "minmax"))
+    """Scaling statistics from the training split only, per entity (``options["method"]``: minmax | zscore).
+
+    Returns:
+        ``{"method", "columns", "entities": {entity: {"offset", "scale"}}}``; a single series has the
+        entity ``""``.
+    """
+    method = options.get("method", "minmax")
+    per_entity = {entity: scaling.fit_scaler(part, method) for entity, part in split_entities(clean_train).items()}
+    first = next(iter(per_entity.values()))
+    return {"method": method, "columns": first["columns"],
+            "entities": {e: {"offset": s["offset"], "scale": s["scale"]} for e, s in per_entity.items()}}
 
 
 def apply_scaler(frame: pd.DataFrame, scaler: dict[str, Any]) -> pd.DataFrame:
-    """Scale a split with the training statistics."""
-    return scaling.apply_scaler(frame, scaler)
+    """Scale a split with each entity's training statistics."""
+    parts = split_entities(frame)
+    unknown = [e for e in parts if e not in scaler["entities"]]
+    if unknown:
+        raise DataFormatError(f"{source_of(frame, 'data')}: no scaling statistics for entities {unknown}")
+    return join_entities({e: scaling.apply_scaler(part, {"columns": scaler["columns"], **scaler["entities"][e]})
+                          for e, part in parts.items()})
 
 
 def _check_same_channels(train: pd.DataFrame, test: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tsad.core.frames import LABEL, channel_columns
+from tsad.core.frames import LABEL, channel_columns, split_entities
 from tsad.core.grey_relational import grey_relational_grades, minmax_normalise, select_by_grade
 
 
@@ -22,18 +22,20 @@ def grade_features(scaled_train: pd.DataFrame, options: dict[str, Any]) -> pd.Da
 
     Returns:
         A table with one row per channel: ``feature``, ``grade``, ``rank`` (1 = closest to the reference).
+        Multi-entity data gets the mean of the entities' grades, so that every entity keeps the same channels.
     """
     channels = channel_columns(scaled_train)
-    values = scaled_train[channels].to_numpy(dtype=np.float64)
     name = options.get("reference")
-    if name is None:
-        reference = minmax_normalise(values).mean(axis=1)
-    elif name in channels:
-        reference = values[:, channels.index(name)]
-    else:
+    if name is not None and name not in channels:
         raise ValueError(f"feature_selection.reference {name!r} is not a channel of the training data "
                          f"(it may have been dropped as constant); channels: {channels}")
-    grades = grey_relational_grades(values, reference, float(options.get("rho", 0.5)))
+    rho = float(options.get("rho", 0.5))
+    per_entity = []
+    for part in split_entities(scaled_train).values():
+        values = part[channels].to_numpy(dtype=np.float64)
+        reference = minmax_normalise(values).mean(axis=1) if name is None else values[:, channels.index(name)]
+        per_entity.append(grey_relational_grades(values, reference, rho))
+    grades = np.mean(per_entity, axis=0)
     ranks = np.empty(len(grades), dtype=np.int64)
     ranks[np.argsort(-grades, kind="stable")] = np.arange(1, len(grades) + 1)
     return pd.DataFrame({"feature": channels, "grade": grades, "rank": ranks})

@@ -8,16 +8,23 @@ from tsad.core.windows import WindowedSeries
 from tsad.models import registry
 
 
-def fit_detector(windows_train: WindowedSeries, windows_val: WindowedSeries,
+def fit_detector(windows_train: dict[str, WindowedSeries], windows_val: dict[str, WindowedSeries],
                  model: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]]]:
-    """Fit ``model["method"]`` with the other keys as its configuration.
+    """Fit ``model["method"]`` (the other keys are its configuration), one detector per entity.
 
     Returns:
-        The checkpoint dict (``Detector.state()`` plus the channel names and stride it was fitted on) and
-        the training history in MLflow's metric-history form (``{name: [{"value", "step"}, ...]}``).
+        The checkpoint dict ``{"method", "channels", "window", "stride", "entities": {entity: state}}`` and
+        the training history in MLflow's metric-history form (``{name: [{"value", "step"}, ...]}``), names
+        prefixed by the entity for multi-entity data.
     """
-    detector = registry.build(model).fit(windows_train.windows, windows_val.windows)
-    state = detector.state() | {"channels": list(windows_train.channels), "stride": windows_train.stride}
-    history = {name: [{"value": float(v), "step": i} for i, v in enumerate(values)]
-               for name, values in detector.history_.items()}
-    return state, history
+    states, history = {}, {}
+    for entity, train in windows_train.items():
+        detector = registry.build(model).fit(train.windows, windows_val[entity].windows)
+        states[entity] = detector.state()
+        prefix = f"{entity}." if entity else ""
+        history |= {f"{prefix}{name}": [{"value": float(v), "step": i} for i, v in enumerate(values)]
+                    for name, values in detector.history_.items()}
+    first = next(iter(windows_train.values()))
+    checkpoint = {"method": model["method"], "channels": list(first.channels), "window": first.window,
+                  "stride": first.stride, "entities": states}
+    return checkpoint, history

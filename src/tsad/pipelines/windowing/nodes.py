@@ -6,11 +6,12 @@ from typing import Any
 
 import pandas as pd
 
+from tsad.core.frames import entity_label, join_entities, split_entities
 from tsad.core.windows import WindowedSeries
 
 
 def split_validation(features_train: pd.DataFrame, options: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split training data in time: the last ``validation_fraction`` becomes validation data.
+    """Split training data in time, per entity: the last ``validation_fraction`` becomes validation data.
 
     Validation data is normal data the detector never trains on; thresholds and early stopping use it, so
     nothing is chosen on test data.
@@ -18,14 +19,28 @@ def split_validation(features_train: pd.DataFrame, options: dict[str, Any]) -> t
     fraction = float(options.get("validation_fraction", 0.2))
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}")
-    cut = len(features_train) - int(round(fraction * len(features_train)))
     window = int(options["window"])
-    if cut < window or len(features_train) - cut < window:
-        raise ValueError(f"{len(features_train)} training rows cannot give a fit part and a validation part "
-                         f"({fraction:.0%}) of at least one window ({window}) each")
-    return features_train.iloc[:cut].copy(), features_train.iloc[cut:].copy()
+    fits, vals = {}, {}
+    for entity, part in split_entities(features_train).items():
+        cut = len(part) - int(round(fraction * len(part)))
+        if cut < window or len(part) - cut < window:
+            raise ValueError(f"{entity_label(entity, 'training data')}: {len(part)} rows cannot give a fit part "
+                             f"and a validation part ({fraction:.0%}) of at least one window ({window}) each")
+        fits[entity], vals[entity] = part.iloc[:cut], part.iloc[cut:]
+    return join_entities(fits), join_entities(vals)
 
 
-def make_windows(frame: pd.DataFrame, options: dict[str, Any]) -> WindowedSeries:
-    """Windows of ``window`` rows every ``stride`` rows, as a view over the split's float32 values."""
-    return WindowedSeries.from_frame(frame, int(options["window"]), int(options.get("stride", 1)))
+def make_windows(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, WindowedSeries]:
+    """Windows of ``window`` rows every ``stride`` rows per entity, as views over the float32 values.
+
+    Returns:
+        ``{entity: WindowedSeries}`` (``{"": ...}`` for a single series); windows never cross entities.
+    """
+    window, stride = int(options["window"]), int(options.get("stride", 1))
+    out = {}
+    for entity, part in split_entities(frame).items():
+        try:
+            out[entity] = WindowedSeries.from_frame(part, window, stride)
+        except ValueError as error:
+            raise ValueError(f"{entity_label(entity, 'data')}: {error}") from error
+    return out
