@@ -31,7 +31,10 @@ def dataset_parameters(defaults: Any, datasets: Any) -> dict:
 
 
 def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
-    """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair."""
+    """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair.
+
+    A model ``checkpoint_dir: auto`` becomes ``data/06_models/<ds>/<m>/checkpoints``.
+    """
     methods, datasets = _plain(methods), _plain(datasets)
     out = {}
     for ds, ds_config in datasets.items():
@@ -40,7 +43,10 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
         if unknown:
             raise ValueError(f"datasets.{ds}.methods overrides unknown method(s) {unknown}; known: {sorted(methods)}")
         for method, method_config in methods.items():
-            out[f"{method}_{ds}"] = merged(defaults, method_config, per_method.get(method, {}))
+            resolved = merged(defaults, method_config, per_method.get(method, {}))
+            if resolved.get("model", {}).get("checkpoint_dir") == "auto":  # one folder per experiment
+                resolved["model"]["checkpoint_dir"] = f"data/06_models/{ds}/{method}/checkpoints"
+            out[f"{method}_{ds}"] = resolved
     return out
 
 

@@ -26,5 +26,5 @@ class DatasetSpec:
 DATASETS: dict[str, DatasetSpec] = {
     "swat": DatasetSpec(ingest=ingest_swat),
 }
-METHODS: tuple[str, ...] = ("pca", "random")
+METHODS: tuple[str, ...] = ("pca", "random", "tman")
 EXPERIMENTS: tuple[tuple[str, str], ...] = tuple((m, ds) for ds in DATASETS for m in METHODS)

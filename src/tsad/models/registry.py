@@ -11,6 +11,7 @@ from tsad.models.base import Detector
 _ALIASES = {
     "pca": "tsad.models.pca:PcaDetector",
     "random": "tsad.models.random_control:RandomDetector",
+    "tman": "tsad.models.tman:TmanDetector",
 }
 
 

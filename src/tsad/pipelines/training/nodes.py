@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tsad.core.windows import WindowedSeries
@@ -19,7 +20,10 @@ def fit_detector(windows_train: dict[str, WindowedSeries], windows_val: dict[str
     """
     states, history = {}, {}
     for entity, train in windows_train.items():
-        detector = registry.build(model).fit(train.windows, windows_val[entity].windows)
+        config = dict(model)
+        if entity and config.get("checkpoint_dir"):  # one checkpoint folder per entity
+            config["checkpoint_dir"] = str(Path(config["checkpoint_dir"]) / entity)
+        detector = registry.build(config).fit(train.windows, windows_val[entity].windows)
         states[entity] = detector.state()
         prefix = f"{entity}." if entity else ""
         history |= {f"{prefix}{name}": [{"value": float(v), "step": i} for i, v in enumerate(values)]

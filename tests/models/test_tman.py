@@ -1,0 +1,121 @@
+"""TMAN and the shared training loop: detection, determinism, checkpoints, resume, divergence."""
+
+import numpy as np
+import pytest
+import torch
+
+from tsad.core.metrics import roc_auc
+from tsad.core.windows import WindowedSeries
+from tsad.models import registry
+from tsad.models.tman import TmanDetector
+from tsad.models.training import CHECKPOINT_FILE, TrainingDivergedError
+
+
+def scaled_windows(train_frame, test_frame, window=16):
+    channels = [c for c in train_frame.columns if c != "label"]
+    low, high = train_frame[channels].min(), train_frame[channels].max()
+    scale = lambda f: ((f[channels] - low) / (high - low)).astype(np.float32).assign(label=f["label"])  # noqa: E731
+    train = WindowedSeries.from_frame(scale(train_frame).drop(columns="label"), window)
+    test = WindowedSeries.from_frame(scale(test_frame), window)
+    return train.windows[:1500], train.windows[1500:], test
+
+
+def config(**options):
+    return {"method": "tman", "device": "cpu", "epochs": 4, "batch_size": 128, "hidden_size": 32, "latent_size": 16,
+            "progress": False, "seed": 7} | options
+
+
+@pytest.mark.parametrize("backbone", ["lstm", "tcn"])
+def test_tman_beats_the_random_control(train_frame, test_frame, backbone):
+    fit, val, test = scaled_windows(train_frame, test_frame)
+    labels = test.window_labels
+    tman = registry.build(config(backbone=backbone)).fit(fit, val)
+    rand = registry.build({"method": "random", "seed": 1}).fit(fit)
+    tman_auc = roc_auc(labels, tman.decision_function(test.windows))
+    rand_auc = roc_auc(labels, rand.decision_function(test.windows))
+    assert tman_auc > 0.75 and tman_auc > rand_auc + 0.2, (tman_auc, rand_auc)
+    assert set(tman.history_) >= {"train_loss", "train_loss_g1", "train_loss_g2", "val_loss"}
+
+
+def test_same_seed_same_scores(train_frame, test_frame):
+    fit, val, test = scaled_windows(train_frame, test_frame)
+    first = registry.build(config(epochs=2)).fit(fit, val).decision_function(test.windows)
+    second = registry.build(config(epochs=2)).fit(fit, val).decision_function(test.windows)
+    third = registry.build(config(epochs=2, seed=8)).fit(fit, val).decision_function(test.windows)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, third)
+
+
+def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_result(train_frame, test_frame, tmp_path,
+                                                                        monkeypatch):
+    fit, val, test = scaled_windows(train_frame, test_frame)
+    uninterrupted = registry.build(config(checkpoint_dir=str(tmp_path / "a"))).fit(fit, val)
+
+    original = TmanDetector._train_step
+    seen_epochs = []
+
+    def interrupt_in_epoch_3(self, batch, weights, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, batch, weights, epoch)
+
+    monkeypatch.setattr(TmanDetector, "_train_step", interrupt_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        registry.build(config(checkpoint_dir=str(tmp_path / "b"))).fit(fit, val)
+    saved = torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)
+    assert saved["epoch"] == 2 and not saved["finished"]
+
+    def record(self, batch, weights, epoch):
+        seen_epochs.append(epoch)
+        return original(self, batch, weights, epoch)
+
+    monkeypatch.setattr(TmanDetector, "_train_step", record)
+    resumed = registry.build(config(checkpoint_dir=str(tmp_path / "b"))).fit(fit, val)
+    assert min(seen_epochs) == 2  # epochs 1 and 2 were not trained again
+    assert resumed.history_ == uninterrupted.history_
+    np.testing.assert_array_equal(resumed.decision_function(test.windows),
+                                  uninterrupted.decision_function(test.windows))
+    assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["finished"]
+
+
+def test_a_finished_or_foreign_checkpoint_is_not_resumed(train_frame, test_frame, tmp_path):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    folder = str(tmp_path / "c")
+    registry.build(config(epochs=2, checkpoint_dir=folder)).fit(fit, val)
+    again = registry.build(config(epochs=2, checkpoint_dir=folder, hidden_size=8)).fit(fit, val)
+    assert len(again.history_["val_loss"]) == 2  # trained from scratch: other configuration
+
+
+def test_diverging_loss_stops_naming_the_epoch_and_keeps_the_last_good_checkpoint(train_frame, test_frame, tmp_path,
+                                                                                   monkeypatch):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    original = TmanDetector._train_step
+
+    def diverge_in_epoch_2(self, batch, weights, epoch):
+        losses = original(self, batch, weights, epoch)
+        return losses | {"loss": float("nan")} if epoch == 1 else losses
+
+    monkeypatch.setattr(TmanDetector, "_train_step", diverge_in_epoch_2)
+    with pytest.raises(TrainingDivergedError, match=r"became nan in epoch 2 .*last good checkpoint is"):
+        registry.build(config(checkpoint_dir=str(tmp_path))).fit(fit, val)
+    saved = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
+    assert saved["epoch"] == 1 and all(np.isfinite(v).all() for v in saved["history"].values())
+
+
+@pytest.mark.parametrize("mode", ["downweight", "clip"])
+def test_anomaly_suppression_down_weights_high_residual_windows(train_frame, test_frame, mode):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    contaminated = np.ascontiguousarray(fit).copy()
+    contaminated[100:110] += 0.8  # anomalies hidden in the training data
+    detector = registry.build(config(epochs=3, suppression=mode, suppression_warmup=1, suppression_quantile=0.9))
+    detector.fit(contaminated, val)
+    weights = detector._sample_weights(contaminated, epoch=2)
+    assert weights.shape == (len(contaminated),)
+    assert float(weights[100:110].mean()) < float(weights.mean())
+    assert detector._sample_weights(contaminated, epoch=0) is None  # warm-up
+
+
+def test_unknown_backbone_is_refused(train_frame, test_frame):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    with pytest.raises(ValueError, match="unknown TMAN backbone 'gru'"):
+        registry.build(config(backbone="gru")).fit(fit, val)
