@@ -17,7 +17,15 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-setup: $(BIN)/.installed
+# Test-only references for the metric and threshold tests (tests/core/test_metrics.py): TSB-AD and prts declare
+# numpy<2 but run on numpy 2, so these go with --no-deps into a folder outside site-packages, which the tests put
+# on sys.path; the runtime environment (and its `pip check`) never sees them.
+$(VENV)/test-references/.installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet --upgrade --no-deps --target $(VENV)/test-references \
+		tsb-ad==1.5 prts==1.0.0.3 tadpak==0.3.3 libspot==3.1.0
+	touch $@
+
+setup: $(BIN)/.installed $(VENV)/test-references/.installed
 
 run: setup
 	$(BIN)/kedro run --pipelines=pca_swat

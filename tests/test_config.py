@@ -19,8 +19,10 @@ def parameters():
 
 
 def test_every_dataset_and_experiment_is_resolved(parameters):
-    for ds in DATASETS:
-        assert set(parameters["data"][ds]) == {"cleaning", "scaling", "feature_selection", "windowing"}
+    for ds, spec in DATASETS.items():
+        ingestion = {"ingestion"} if spec.ingest_parameters else set()  # entity subset etc. (multi-entity data)
+        expected = {"cleaning", "scaling", "feature_selection", "windowing", "inference"} | ingestion
+        assert expected <= set(parameters["data"][ds])
     for method, ds in EXPERIMENTS:
         resolved = parameters["experiments"][f"{method}_{ds}"]
         assert resolved["model"]["method"] == method

@@ -25,7 +25,7 @@ def catalog():
 
 
 def test_names(pipelines):
-    expected = {f"data_{ds}" for ds in DATASETS} | {f"{m}_{ds}" for ds in DATASETS for m in METHODS}
+    expected = {f"{kind}_{ds}" for ds in DATASETS for kind in ("data", "inference", *METHODS)}
     assert expected | {"__default__"} == set(pipelines)
 
 

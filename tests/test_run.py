@@ -6,10 +6,14 @@ with the MLflow store and data/ inside the temporary folder.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -89,3 +93,71 @@ def test_a_bad_source_file_writes_nothing_and_keeps_earlier_versions(project):
         run(project, "data_swat")
     assert versions(project / "data") == before
     assert attack.read_text().splitlines()[100].count("oops") == 1  # the source file is never rewritten
+
+
+def shrink_tman(project: Path) -> None:
+    """Two small epochs, so that a whole tman_swat run takes seconds (the copy's configuration only)."""
+    path = project / "conf" / "base" / "parameters" / "methods" / "tman.yml"
+    text = path.read_text().replace("epochs: 30", "epochs: 2").replace("hidden_size: 64", "hidden_size: 16")
+    path.write_text(text.replace("progress: true", "progress: false"))
+
+
+PREDICT_IN_A_NEW_PROCESS = """
+import sys
+import mlflow
+from tsad.serving import swat_model_input
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model(sys.argv[2])
+predictions = model.predict(swat_model_input(sys.argv[3]))  # the raw SWaT test file as distributed
+predictions.to_parquet(sys.argv[4])
+"""
+
+
+def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tmp_path):
+    shrink_tman(project)
+    run(project, "tman_swat")
+    uri = f"sqlite:///{project}/mlflow.db"
+    client = mlflow.MlflowClient(uri)
+    (version,) = client.search_model_versions("name='tman_swat'")
+    assert version.tags["dataset"] == "swat" and len(version.tags["dataset_fingerprint"]) == 64
+    assert "git_commit" in version.tags and "metric.roc_auc" in version.tags
+    model_info = mlflow.models.get_model_info(f"models:/tman_swat/{version.version}")
+    assert "Timestamp" in model_info.signature.inputs.input_names()
+    assert model_info.saved_input_example_info is not None
+
+    out = tmp_path / "predictions.parquet"
+    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, uri, f"models:/tman_swat/{version.version}",
+                    str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
+    predictions = pd.read_parquet(out)
+    pipeline_scores = pd.read_parquet(next((project / "data/07_model_output/swat/tman/scores_test.parquet")
+                                           .rglob("*.parquet")))
+    assert len(predictions) == len(pipeline_scores)
+    np.testing.assert_allclose(predictions["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
+    assert set(predictions["flag"].unique()) <= {0, 1}
+
+    # Batch inference from the registry by alias writes timestamped scores and flags.
+    client.set_registered_model_alias("tman_swat", "champion", version.version)
+    with KedroSession.create(project_path=project, runtime_params={
+            "swat_simulator_preset": "tiny", "model_uri": "models:/tman_swat@champion",
+            "new_data": str(attack)}) as session:
+        session.run(pipeline_names=["inference_swat"])
+    scores = pd.read_parquet(next((project / "data/07_model_output/swat/inference/scores.parquet").rglob("*.parquet")))
+    assert pd.api.types.is_datetime64_any_dtype(scores["timestamp"])
+    np.testing.assert_allclose(scores["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
+
+    # A file whose columns do not match the signature is refused, naming them.
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(attack).drop(columns=["LIT101"]).rename(columns={"FIT101": "FIT999"}).to_csv(bad, index=False)
+    with pytest.raises(Exception, match=r"missing columns \['FIT101', 'LIT101'\], unexpected columns \['FIT999'\]"):
+        with KedroSession.create(project_path=project, runtime_params={
+                "model_uri": "models:/tman_swat@champion", "new_data": str(bad)}) as session:
+            session.run(pipeline_names=["inference_swat"])
+
+
+def test_kedro_viz_builds_the_registered_pipelines(project):
+    result = subprocess.run([str(Path(sys.executable).parent / "kedro"), "viz", "build"], cwd=project, check=False,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    api = json.loads((project / "build" / "api" / "main").read_text())
+    assert {"tman_swat", "pca_swat", "data_swat", "inference_swat"} <= {p["id"] for p in api["pipelines"]}

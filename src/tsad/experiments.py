@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tsad.connectors.cicids import ingest_cicids
+from tsad.connectors.kddcup99 import ingest_kddcup99
+from tsad.connectors.psm import ingest_psm
+from tsad.connectors.wadi import ingest_wadi
+from tsad.pipelines.ingestion.entity_nodes import ingest_channels, ingest_nab, ingest_server_machines, ingest_ucr
 from tsad.pipelines.ingestion.nodes import ingest_swat
+from tsad.pipelines.serving.nodes import describe_model_input, describe_swat_input
 
 
 @dataclass(frozen=True)
@@ -18,13 +24,33 @@ class DatasetSpec:
 
     Attributes:
         ingest: Node function turning the loaded source splits (train, test) into typed frames.
+        ingest_parameters: The ingest node also takes ``params:ingestion`` (``data.<ds>.ingestion``: the entity
+            subset of a multi-entity dataset, a split fraction ...) as its third input.
+        extra_outputs: Outputs the ingest node returns after ``raw_train`` and ``raw_test`` (e.g.
+            ``channel_labels_test``: SMD's per-metric labels), each a catalog entry ``<ds>.<name>``.
+        describe_input: Node function giving an example of the rows a registered model takes, and their
+            format (``tsad.serving``): the typed frame's own columns by default, SWaT's file columns for SWaT.
     """
 
     ingest: Callable
+    ingest_parameters: bool = False
+    extra_outputs: tuple[str, ...] = ()
+    describe_input: Callable = describe_model_input
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "swat": DatasetSpec(ingest=ingest_swat),
+    "swat": DatasetSpec(ingest=ingest_swat, describe_input=describe_swat_input),
+    # Multi-entity datasets: the ingest node takes data.<ds>.ingestion (entity subset; NAB: train_fraction).
+    "smd": DatasetSpec(ingest=ingest_server_machines, ingest_parameters=True, extra_outputs=("channel_labels_test",)),
+    "asd": DatasetSpec(ingest=ingest_server_machines, ingest_parameters=True, extra_outputs=("channel_labels_test",)),
+    "msl": DatasetSpec(ingest=ingest_channels, ingest_parameters=True),
+    "smap": DatasetSpec(ingest=ingest_channels, ingest_parameters=True),
+    "nab": DatasetSpec(ingest=ingest_nab, ingest_parameters=True),
+    "ucr": DatasetSpec(ingest=ingest_ucr, ingest_parameters=True),
+    "wadi": DatasetSpec(ingest=ingest_wadi),  # the simulated network by default (conf/base/catalog/raw/wadi.yml)
+    "psm": DatasetSpec(ingest=ingest_psm),
+    "kddcup99": DatasetSpec(ingest=ingest_kddcup99),
+    "cicids2017": DatasetSpec(ingest=ingest_cicids),
 }
 METHODS: tuple[str, ...] = ("pca", "random", "tman")
 EXPERIMENTS: tuple[tuple[str, str], ...] = tuple((m, ds) for ds in DATASETS for m in METHODS)

@@ -1,23 +1,45 @@
-"""Project pipelines: ``data_<dataset>`` and ``<method>_<dataset>`` for every entry of the experiment grid."""
+"""Project pipelines, for every dataset and every (method, dataset) pair of the experiment grid.
+
+- ``data_<ds>``: ingestion to windows.
+- ``<method>_<ds>``: data + training, scoring, evaluation. Except for the random control, these are
+  kedro-mlflow ``PipelineML`` objects: each run logs the inference pipeline (raw rows -> scores and flags)
+  as one MLflow pyfunc model with the fitted model bundle, and registers it as ``<method>_<ds>``.
+- ``inference_<ds>``: scores a new file with a registered model (``--params=model_uri=models:/tman_swat@champion``).
+"""
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline
+from pathlib import Path
 
+from kedro.pipeline import Pipeline
+from kedro_mlflow.pipeline import pipeline_ml_factory
+
+import tsad
 from tsad.experiments import DATASETS, EXPERIMENTS
-from tsad.pipelines.compose import data_pipeline, model_pipeline
+from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
+
+NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
 
     ``__default__`` holds the data pipelines only, so a bare ``kedro run`` prepares data and never trains;
-    run one experiment at a time (``kedro run --pipelines=pca_swat``) so each MLflow run is one
+    run one experiment at a time (``kedro run --pipelines=tman_swat``) so each MLflow run is one
     (method, dataset) pair.
     """
     data = {ds: data_pipeline(ds, spec) for ds, spec in DATASETS.items()}
     pipelines = {f"data_{ds}": pipe for ds, pipe in data.items()}
+    pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in DATASETS}
     for method, ds in EXPERIMENTS:
-        pipelines[f"{method}_{ds}"] = data[ds] + model_pipeline(method, ds)
+        training = data[ds] + model_pipeline(method, ds)
+        if method in NOT_REGISTERED:
+            pipelines[f"{method}_{ds}"] = training
+            continue
+        pipelines[f"{method}_{ds}"] = pipeline_ml_factory(
+            training=training, inference=inference_pipeline(method, ds), input_name=f"{ds}.model_input",
+            log_model_kwargs={"name": "model", "registered_model_name": f"{method}_{ds}", "signature": "auto",
+                              # the model carries tsad's code, so it loads where tsad is not installed
+                              "code_paths": [str(Path(tsad.__file__).parent)]})
     pipelines["__default__"] = sum(data.values(), Pipeline([]))
     return pipelines

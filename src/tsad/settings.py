@@ -4,6 +4,9 @@ from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from tsad.config import CUSTOM_RESOLVERS
+from tsad.hooks import ModelInputExampleHook, RegisteredVersionTagsHook
+
+HOOKS = (ModelInputExampleHook(), RegisteredVersionTagsHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

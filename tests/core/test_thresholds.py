@@ -1,7 +1,34 @@
+"""Threshold strategies: known tail quantiles, references, hand cases and properties.
+
+libspot 3.1.0 (Siffer's own SPOT library) is the reference for POT and SPOT; like the metric references it is
+installed by `make setup` into <venv>/test-references (see tests/core/test_metrics.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from tsad.core.thresholds import fit_threshold
+from tsad.core import thresholds
+from tsad.core.thresholds import ThresholdError, fit, fit_threshold
+
+REFERENCES = Path(sys.prefix) / "test-references"
+
+
+def reference(module: str):
+    if REFERENCES.is_dir() and str(REFERENCES) not in sys.path:
+        sys.path.append(str(REFERENCES))
+    if os.environ.get("CI"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"reference {module} not installed: run `make setup`")
 
 
 def test_quantile_flags_the_requested_share_of_normal_scores():
@@ -15,8 +42,175 @@ def test_k_sigma():
     assert fit_threshold(scores, "k_sigma", k=3) == pytest.approx(9.0, abs=0.05)
 
 
-def test_unknown_strategy_and_bad_input_are_refused():
+def test_unknown_strategy_option_and_bad_input_are_refused():
     with pytest.raises(ValueError, match="unknown threshold strategy"):
         fit_threshold(np.ones(3), "magic")
     with pytest.raises(ValueError, match="finite"):
         fit_threshold(np.array([1.0, np.nan]), "quantile")
+    with pytest.raises(ValueError, match=r"has no option\(s\) \['k'\]"):
+        fit_threshold(np.ones(3), "quantile", k=3)
+    with pytest.raises(ValueError, match="persistence"):
+        fit_threshold(np.ones(3), "quantile", persistence=0)
+
+
+# --------------------------------------------------------------------------------------------------- POT / SPOT
+@pytest.mark.parametrize("method", ["grimshaw", "mle"])
+def test_pot_recovers_known_tail_quantiles(method):
+    q = 1e-4
+    exponential = np.random.default_rng(2).exponential(size=400_000)
+    assert fit_threshold(exponential, "pot", q=q, level=0.98, method=method) == pytest.approx(-np.log(q), rel=0.03)
+    # Lomax: P(X > x) = (1 + x)^-3, a heavy tail with GPD shape 1/3.
+    lomax = np.random.default_rng(3).random(400_000) ** (-1 / 3) - 1
+    tail = thresholds.fit_pot(lomax, q=q, level=0.98, method=method)
+    assert tail.gamma == pytest.approx(1 / 3, abs=0.05)
+    assert tail.quantile == pytest.approx(q ** (-1 / 3) - 1, rel=0.1)
+    # Uniform: a bounded tail (shape -1), which Grimshaw's roots alone miss.
+    uniform = np.random.default_rng(4).random(400_000)
+    assert fit_threshold(uniform, "pot", q=q, level=0.98, method=method) == pytest.approx(1 - q, abs=2e-4)
+
+
+def test_grimshaw_is_the_maximum_likelihood():
+    peaks = np.random.default_rng(5).pareto(4.0, size=3000)
+    grimshaw, mle = thresholds.fit_gpd(peaks, "grimshaw"), thresholds.fit_gpd(peaks, "mle")
+    assert grimshaw == pytest.approx(mle, rel=1e-3)
+    assert thresholds.gpd_log_likelihood(peaks, *grimshaw) >= thresholds.gpd_log_likelihood(peaks, *mle) - 1e-6
+
+
+def test_pot_matches_libspot():
+    libspot = reference("libspot")
+    for seed in range(3):
+        scores = np.random.default_rng(seed).gamma(2.0, size=50_000)
+        spot = libspot.Spot(q=1e-4, level=0.98, max_excess=100_000)
+        spot.fit(scores)
+        # libspot takes its initial threshold with another quantile rule; on its peaks, the fits agree, and ours is
+        # at least as likely (libspot's root finder stops earlier).
+        initial = spot.excess_threshold
+        peaks = scores[scores > initial] - initial
+        gamma, sigma = thresholds.fit_gpd(peaks)
+        assert thresholds.gpd_log_likelihood(peaks, gamma, sigma) >= \
+            thresholds.gpd_log_likelihood(peaks, spot.gamma, spot.sigma) - 1e-6
+        quantile = thresholds._tail_quantile(initial, gamma, sigma, q=1e-4, n=len(scores), n_peaks=len(peaks))
+        assert quantile == pytest.approx(spot.anomaly_threshold, rel=5e-3)
+        assert fit_threshold(scores, "pot", q=1e-4, level=0.98) == pytest.approx(spot.anomaly_threshold, rel=0.02)
+
+
+def test_spot_follows_the_stream_like_libspot():
+    libspot = reference("libspot")
+    rng = np.random.default_rng(7)
+    calibration, stream = rng.exponential(size=20_000), rng.exponential(1.3, size=20_000)
+    stream[12_000:12_020] += 15  # a burst far in the tail
+    fitted = fit(calibration, "spot", q=1e-3, level=0.98)
+    run = thresholds.apply(stream, fitted)
+    spot = libspot.Spot(q=1e-3, level=0.98, max_excess=100_000)
+    spot.fit(calibration)
+    alarms = np.array([spot.step(x) for x in stream]) == libspot.ANOMALY
+    assert run.flags[12_000:12_020].all()
+    assert abs(int(run.flags.sum()) - int(alarms.sum())) <= 0.05 * alarms.sum() + 2
+    assert run.threshold[-1] == pytest.approx(spot.anomaly_threshold, rel=0.02)
+    # The threshold moves with the heavier stream, and only at scores above the initial threshold.
+    assert run.threshold[-1] > fitted.value
+    changes = np.flatnonzero(np.diff(run.threshold)) + 1
+    assert np.all(stream[changes - 1] > fitted.state["initial"])
+
+
+def test_pot_refuses_too_few_peaks_and_too_large_a_risk():
+    with pytest.raises(ThresholdError, match="fewer than 10"):
+        fit_threshold(np.random.default_rng(8).random(200), "pot", level=0.99)
+    with pytest.raises(ThresholdError, match="below the share of peaks"):
+        fit_threshold(np.random.default_rng(8).random(10_000), "pot", q=0.05, level=0.98)
+
+
+# --------------------------------------------------------------------------------------------------- DistriTailNoise2Th
+def histogram_scores(counts: list[int]) -> np.ndarray:
+    """Scores whose 60-bin histogram on [0, 60] has exactly these counts (bin i holds values near i + 0.5)."""
+    values = np.concatenate([np.full(c, i + 0.5) for i, c in enumerate(counts)] + [[0.0, 60.0]])
+    return values
+
+
+def test_distri_tail_noise_by_hand():
+    # 60 bins of width 1 on [0, 60]: a falling tail (bins 1..20 drop by 10 each), flat zeros, a bump from bin 40.
+    counts = [1000] + [200 - 10 * i for i in range(20)] + [0] * 19 + [20, 40, 60, 80] + [0] * 16
+    scores = histogram_scores(counts)
+    assert len(counts) == 60
+    # c = counts[1:]; d[k] = c[k+1] - c[k] = -10 for k < 19, then -10 (10 -> 0), 0 ..., +20 at k = 38 (bin 40).
+    # averaged[i] = mean(d[i .. i+4]): -10 while i <= 15, then -8, -6, -4 (i = 18), ... The first average above -5
+    # is i = 18 (-4); the next three (-2, 0, 0) hold, so the rise is found at i = 18.
+    original = fit_threshold(scores, "distri_tail_noise_2th", bin_offset="original", mean_mul_coefficient=1e9)
+    aligned = fit_threshold(scores, "distri_tail_noise_2th", bin_offset="aligned", mean_mul_coefficient=1e9)
+    assert original == np.nextafter(19.0, np.inf)  # edges[1:][18]
+    assert aligned == np.nextafter(24.0, np.inf)  # edges[18 + 5 + 1]
+    copy = scores.copy()
+    fit_threshold(scores, "distri_tail_noise_2th")
+    np.testing.assert_array_equal(scores, copy)  # the input is not clipped in place
+
+
+def test_distri_tail_noise_error_or_fallback_without_a_rise():
+    scores = histogram_scores([5000] + [4000 - 60 * i for i in range(59)])  # falls by 60 per bin: no rise
+    with pytest.raises(ThresholdError, match="no rise"):
+        fit_threshold(scores, "distri_tail_noise_2th")
+    value = fit_threshold(scores, "distri_tail_noise_2th", on_failure="max")
+    assert not (scores >= value).any()
+
+
+def test_distri_tail_noise_per_column_and_strict_flags():
+    rng = np.random.default_rng(9)
+    columns = np.column_stack([np.concatenate([rng.exponential(size=20_000), rng.normal(8, 0.3, 500)])
+                               for _ in range(3)])
+    per_column = thresholds.distri_tail_noise_threshold(columns)
+    assert per_column.shape == (3,)
+    assert per_column[0] == thresholds.distri_tail_noise_threshold(columns[:, 0])
+    flags = columns[:, 0] >= per_column[0]
+    assert np.array_equal(flags, columns[:, 0] > np.nextafter(per_column[0], -np.inf))
+
+
+# --------------------------------------------------------------------------------------------------- dynamic
+def test_dynamic_threshold_finds_the_burst_and_prunes_small_sequences():
+    rng = np.random.default_rng(10)
+    errors = np.abs(rng.normal(size=20_000))
+    errors[5000:5100] += 6.0
+    fitted = fit(errors, "dynamic", span=10, error_buffer=5)
+    smoothed = thresholds.ewma(errors, 10)
+    assert smoothed[5020:5100].min() > fitted.value > np.quantile(smoothed[:4000], 0.999)
+    run = thresholds.apply(errors, fitted)
+    flagged = np.flatnonzero(run.flags)
+    assert flagged.min() >= 5000 - 5 and flagged.max() <= 5100 + 40 and run.flags[5010:5100].all()
+
+
+def test_pruning_by_hand():
+    decision = np.zeros(30)
+    decision[2:4], decision[10:12], decision[20:22] = 10.0, 9.5, 5.0
+    decision[25] = 4.9  # the largest unflagged value
+    flags = decision >= 5.0
+    # Maxima 10, 9.5, 5 then 4.9: drops 0.05, 0.47, 0.02; the last drop of at least 0.13 is after 9.5.
+    kept = thresholds.prune_sequences(decision, flags, 0.13)
+    np.testing.assert_array_equal(np.flatnonzero(kept), [2, 3, 10, 11])
+
+
+# --------------------------------------------------------------------------------------------------- persistence
+@given(arrays(np.bool_, st.integers(1, 300)), st.integers(1, 6))
+def test_persistence_is_a_trailing_run(exceed, m):
+    expected = np.array([t >= m - 1 and exceed[t - m + 1:t + 1].all() for t in range(len(exceed))], dtype=bool)
+    np.testing.assert_array_equal(thresholds.persistent(exceed, m), expected)
+
+
+@given(arrays(np.float64, st.integers(1, 300), elements=st.floats(0, 1)), st.integers(1, 6), st.floats(0, 1),
+       st.floats(0, 1))
+def test_persistent_scores_threshold_like_flags_and_a_higher_threshold_never_flags_more(scores, m, a, b):
+    low, high = min(a, b), max(a, b)
+    np.testing.assert_array_equal(thresholds.persistent(scores >= low, m),
+                                  thresholds.persistent_scores(scores, m) >= low)
+    flag = {t: thresholds.apply(scores, thresholds.FittedThreshold("quantile", t, {"persistence": m})).flags
+            for t in (low, high)}
+    assert not np.any(flag[high] & ~flag[low])
+
+
+def test_persistence_in_fit_and_records():
+    rng = np.random.default_rng(11)
+    scores = rng.random(1000)
+    fitted = fit(scores, "quantile", q=0.9, persistence=3)
+    assert fitted.value == fit_threshold(scores, "quantile", q=0.9)  # persistence only acts when flagging
+    record = thresholds.to_record({"a": fitted, "b": fit(scores[:500], "quantile", q=0.9, persistence=3)})
+    assert record["persistence"] == 3 and set(record["values"]) == {"a", "b"} and "state" not in record
+    assert thresholds.from_record(record, "a") == fitted
+    spot = thresholds.to_record({"": fit(rng.exponential(size=5000), "spot", q=1e-3)})
+    assert set(spot["state"][""]) == {"initial", "peaks", "n"}

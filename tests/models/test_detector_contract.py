@@ -1,7 +1,5 @@
 """The contract every registered detector keeps (cf. sktime check_estimator, DeepOD tests)."""
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -21,9 +19,7 @@ def windows(train_frame, test_frame):
 def test_contract(method, windows, tmp_path):
     train, test = windows
     cls = registry.get(method)
-    started = time.perf_counter()
     detector = cls(cls.test_config()).fit(train.windows)
-    assert time.perf_counter() - started < 30
     scores = detector.decision_function(test.windows)
     assert scores.shape == (len(test.windows),) and scores.dtype == np.float64 and np.isfinite(scores).all()
     again = cls(cls.test_config()).fit(train.windows).decision_function(test.windows)

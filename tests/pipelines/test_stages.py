@@ -23,6 +23,7 @@ PARAMS = {
     "model": {"method": "pca", "n_components": 0.95, "device": "cpu"},
     "scoring": {"aggregation": "mean"},
     "threshold": {"strategy": "quantile", "q": 0.99},
+    "evaluation": {},  # the evaluation stage's defaults (tsad.pipelines.evaluation.nodes.DEFAULTS)
 }
 
 

@@ -5,6 +5,7 @@ Multi-entity data (an ``(entity, time)`` index) is cleaned and scaled entity by 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -67,10 +68,21 @@ def clean_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
         raise DataFormatError(f"{source_of(raw_train, 'training data')}: every channel is constant in training")
     if constant:
         logger.info("Dropping %d channels constant in training: %s", len(constant), constant)
-    report = {"filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
+    report = {"fingerprint": fingerprint(raw_train, raw_test), "raw_channels": channel_columns(raw_train),
+              "nan_policy": policy, "max_fill_fraction": max_fill,
+              "filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
               "downsample": downsample, "drop_first": drop_first,
               "rows_train": sum(map(len, trains.values())), "rows_test": sum(map(len, tests.values()))}
     return join_entities(trains).drop(columns=constant), join_entities(tests).drop(columns=constant), report
+
+
+def fingerprint(*frames: pd.DataFrame) -> str:
+    """SHA-256 of the frames' values and index: the same data gives the same fingerprint."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        digest.update(",".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()
 
 
 def fit_scaler(clean_train: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,374 @@
+"""The benchmark grid: (method, dataset, seed) pipelines run in-process, then a leaderboard.
+
+``python -m tsad.benchmark`` (from the project root) reads ``benchmark`` from the parameters
+(conf/base/parameters/benchmark.yml), runs ``<method>_<dataset>`` once per seed through a ``KedroSession`` (each
+run is a normal MLflow run, with the seed given as runtime parameters to the model and the random control), and
+writes ``leaderboard.csv``, ``leaderboard.md`` and ``runs.csv``: every evaluation metric of the model and of the
+random control, mean and standard deviation over seeds, with training and scoring time and peak memory. The
+leaderboard goes to its own MLflow run, ``benchmark``.
+
+Times and memory come from a hook registered on each session: wall time of the training node(s) and the scoring
+nodes, and the peak resident memory of the process above its level when each of those nodes started (sampled
+every 5 ms; GPU memory, when CUDA is used, from ``torch.cuda.max_memory_allocated``). By default each run has a
+fresh Python process (``isolate``), started with glibc's mmap threshold fixed at 64 KiB: large arrays then go
+back to the system when freed, so that a node's resident growth is its own and not hidden by memory an earlier
+run or node left in the heap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+
+logger = logging.getLogger(__name__)
+
+TRAINING_NODES = ("fit_detector",)
+SCORING_NODES = ("score_val", "score_test")
+_TABLES = {"metrics_by_entity": "model", "random_control_metrics_by_entity": "random_control"}
+_RESOURCE_COLUMNS = ("fit_s", "score_s", "peak_mem_mib", "peak_gpu_mib")
+_MIB = 1024.0 * 1024.0
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process now (Linux /proc), or its peak so far elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+class _PeakSampler:
+    """Samples resident memory in a thread while a node runs, keeping the largest value."""
+
+    def __init__(self, period_s: float = 0.005):
+        self.period_s = period_s
+        self.baseline = self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period_s):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def stop(self) -> float:
+        """Stop sampling; the peak above the baseline, in MiB."""
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+        return (self.peak - self.baseline) / _MIB
+
+
+class RunRecorder:
+    """Kedro hooks that record one run: node times and memory, the evaluation tables, the MLflow run id."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self.peak_mib: dict[str, float] = {}
+        self.peak_gpu_mib: dict[str, float] = {}
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.run_id: str | None = None
+        self._started: dict[str, tuple[float, _PeakSampler]] = {}
+
+    @staticmethod
+    def _kind(node_name: str) -> str | None:
+        short = node_name.rsplit(".", 1)[-1]
+        if short in TRAINING_NODES:
+            return "fit"
+        return "score" if short in SCORING_NODES else None
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        if self._kind(node.name) is None:
+            return
+        if _cuda_ready():
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        self._started[node.name] = (time.perf_counter(), _PeakSampler())
+
+    @hook_impl
+    def after_node_run(self, node: Any) -> None:
+        if node.name not in self._started:
+            return
+        start, sampler = self._started.pop(node.name)
+        self.times[node.name] = time.perf_counter() - start
+        self.peak_mib[node.name] = sampler.stop()
+        if _cuda_ready():
+            import torch
+
+            self.peak_gpu_mib[node.name] = torch.cuda.max_memory_allocated() / _MIB
+
+    @hook_impl
+    def on_node_error(self, node: Any) -> None:
+        if node.name in self._started:
+            self._started.pop(node.name)[1].stop()
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        short = dataset_name.rsplit(".", 1)[-1]
+        if short in _TABLES:
+            self.tables[_TABLES[short]] = data
+            import mlflow
+
+            run = mlflow.active_run()
+            self.run_id = run.info.run_id if run else self.run_id
+
+    def resources(self) -> dict[str, float]:
+        """Training and scoring seconds, and the peak memory above the node's start over those nodes (MiB)."""
+        def total(kind: str) -> float:
+            return float(sum(t for name, t in self.times.items() if self._kind(name) == kind))
+
+        return {"fit_s": total("fit"), "score_s": total("score"),
+                "peak_mem_mib": max(self.peak_mib.values(), default=float("nan")),
+                "peak_gpu_mib": max(self.peak_gpu_mib.values(), default=float("nan"))}
+
+
+def _cuda_ready() -> bool:
+    if "torch" not in sys.modules:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_initialized())
+
+
+def seed_parameters(method: str, dataset: str, seed: int) -> dict[str, Any]:
+    """Runtime parameters giving the model and the random control of one run the seed.
+
+    The model's seed goes in as a per-dataset method override (``datasets.<ds>.methods.<m>.model.seed``), the
+    most specific level of the parameter resolution (tsad.config), so no file can shadow it.
+    """
+    return {"datasets": {dataset: {"methods": {method: {"model": {"seed": int(seed)}}}}},
+            "experiment_defaults": {"evaluation": {"random_control": {"seed": int(seed)}}}}
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def _summary_row(table: pd.DataFrame) -> dict[str, float]:
+    """The row a run is ranked by: the single series, or the mean over entities."""
+    if table is None or table.empty:
+        return {}
+    row = "series" if "series" in table.index else "mean"
+    return {k: float(v) for k, v in table.loc[row].items() if isinstance(v, int | float | np.floating)}
+
+
+def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
+            env: str | None = None) -> dict[str, Any]:
+    """Run ``<method>_<dataset>`` once with ``seed`` through a KedroSession; its metrics and resources."""
+    from kedro.framework.session import KedroSession
+
+    from tsad.models import registry
+
+    registry.get(method)  # import the detector (and torch) first, so that the fit time does not include imports
+    recorder = RunRecorder()
+    params = _merge(dict(runtime_params), seed_parameters(method, dataset, seed))
+    started = time.perf_counter()
+    with KedroSession.create(project_path=project_path, env=env, runtime_params=params) as session:
+        # KedroSession has no public way to add a hook object for one session; its hook manager is pluggy's.
+        session._hook_manager.register(recorder)  # noqa: SLF001
+        session.run(pipeline_names=[f"{method}_{dataset}"])
+    row: dict[str, Any] = {"dataset": dataset, "method": method, "seed": int(seed), "run_id": recorder.run_id,
+                           "wall_s": time.perf_counter() - started, **recorder.resources()}
+    row |= {f"model.{k}": v for k, v in _summary_row(recorder.tables.get("model")).items()}
+    row |= {f"random_control.{k}": v for k, v in _summary_row(recorder.tables.get("random_control")).items()}
+    return row
+
+
+def run_isolated(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
+                 env: str | None = None) -> dict[str, Any]:
+    """``run_one`` in a fresh Python process (same interpreter, environment and project), for clean memory figures."""
+    spec = {"method": method, "dataset": dataset, "seed": int(seed), "runtime_params": dict(runtime_params),
+            "env": env}
+    with tempfile.TemporaryDirectory() as folder:
+        result = Path(folder) / "row.json"
+        command = [sys.executable, "-m", "tsad.benchmark", "--project", str(project_path), "--run-one",
+                   json.dumps(spec), "--result", str(result)]
+        subprocess.run(command, cwd=project_path, check=True,
+                       env={**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 * 1024)})
+        return json.loads(result.read_text(encoding="utf-8"))
+
+
+def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds of every metric and resource, per (dataset, method).
+
+    Each dataset also gets a ``random_control`` row: the control's metrics over the distinct seeds run on it
+    (the control does not depend on the method).
+    """
+    model_columns = [c for c in runs.columns if c.startswith("model.")]
+    control_columns = [c for c in runs.columns if c.startswith("random_control.")]
+    resources = [c for c in _RESOURCE_COLUMNS if c in runs.columns]
+    parts = []
+    for (dataset, method), group in runs.groupby(["dataset", "method"], sort=False):
+        values = group[model_columns].rename(columns=lambda c: c.split(".", 1)[1])
+        parts.append(_aggregate(values.join(group[resources]), dataset, method))
+    for dataset, group in runs.groupby("dataset", sort=False):
+        control = group.drop_duplicates("seed")[control_columns].rename(columns=lambda c: c.split(".", 1)[1])
+        parts.append(_aggregate(control, dataset, "random_control"))
+    return pd.DataFrame(parts).set_index(["dataset", "method"])
+
+
+def _aggregate(values: pd.DataFrame, dataset: str, method: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"dataset": dataset, "method": method, "runs": len(values)}
+    for column in values.columns:
+        series = pd.to_numeric(values[column], errors="coerce")
+        row[f"{column}_mean"] = float(series.mean())
+        row[f"{column}_std"] = float(series.std(ddof=1)) if series.count() > 1 else float("nan")
+    return row
+
+
+def leaderboard_markdown(board: pd.DataFrame) -> str:
+    """One table per dataset: metrics (rows) by method (columns), as mean ± std over seeds."""
+    lines = ["# Benchmark leaderboard", "",
+             "Mean ± standard deviation over seeds. `random_control` is the seeded U(0, 1) score evaluated in every "
+             "run with the same threshold strategy: a metric only means something where a method is clearly above "
+             "it. `oracle_*` use the test labels to pick the threshold. Times in seconds; memory is the peak "
+             "resident memory above the start of the training / scoring nodes, in MiB.", ""]
+    metrics = [c[: -len("_mean")] for c in board.columns if c.endswith("_mean")]
+    for dataset, part in board.groupby(level="dataset", sort=False):
+        methods = [m for _, m in part.index]
+        lines += [f"## {dataset}", "", "| metric | " + " | ".join(f"`{m}`" for m in methods) + " |",
+                  "|---|" + "---|" * len(methods)]
+        for metric in metrics:
+            cells = [_cell(part.loc[(dataset, m), f"{metric}_mean"], part.loc[(dataset, m), f"{metric}_std"])
+                     for m in methods]
+            if any(c != "" for c in cells):
+                lines.append(f"| `{metric}` | " + " | ".join(cells) + " |")
+        lines.append("| runs | " + " | ".join(str(int(part.loc[(dataset, m), "runs"])) for m in methods) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(mean: float, std: float) -> str:
+    if not math.isfinite(mean):
+        return ""
+    text = f"{mean:.0f}" if abs(mean) >= 100 else f"{mean:.4g}"
+    spread = "" if not math.isfinite(std) else (f" ± {std:.0f}" if abs(std) >= 100 else f" ± {std:.2g}")
+    return text + spread
+
+
+def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str], seeds: Sequence[int], *,
+             runtime_params: Mapping[str, Any] | None = None, output_dir: Path | None = None,
+             env: str | None = None, isolate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every (method, dataset, seed), each in its own process unless ``isolate`` is False, and write the
+    leaderboard.
+
+    Returns:
+        The per-run frame and the leaderboard (also written to ``output_dir`` and logged to MLflow).
+    """
+    from kedro.framework.project import pipelines
+
+    missing = [f"{m}_{d}" for d in datasets for m in methods if f"{m}_{d}" not in pipelines]
+    if missing:
+        raise ValueError(f"no pipeline registered for {missing}; see `kedro registry list`")
+    rows = []
+    for dataset in datasets:
+        for method in methods:
+            for seed in seeds:
+                logger.info("Benchmark: %s_%s, seed %d", method, dataset, seed)
+                run = run_isolated if isolate else run_one
+                rows.append(run(project_path, method, dataset, seed, runtime_params=runtime_params or {}, env=env))
+    runs = pd.DataFrame(rows)
+    board = leaderboard(runs)
+    output_dir = Path(output_dir or project_path / "data" / "08_reporting" / "benchmark")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(output_dir / "runs.csv", index=False)
+    board.to_csv(output_dir / "leaderboard.csv")
+    (output_dir / "leaderboard.md").write_text(leaderboard_markdown(board) + "\n", encoding="utf-8")
+    _log_to_mlflow(runs, board, output_dir, {"methods": methods, "datasets": datasets, "seeds": seeds})
+    return runs, board
+
+
+def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
+                   grid: Mapping[str, Iterable[Any]]) -> None:
+    """The leaderboard as its own MLflow run, ``benchmark``, in the experiment of the grid's runs."""
+    import mlflow
+
+    run_ids = [r for r in runs["run_id"] if isinstance(r, str)]
+    experiment_id = mlflow.get_run(run_ids[-1]).info.experiment_id if run_ids else None
+    with mlflow.start_run(run_name="benchmark", experiment_id=experiment_id):
+        mlflow.log_params({name: ",".join(map(str, values)) for name, values in grid.items()})
+        mlflow.set_tag("runs", ",".join(run_ids))
+        for (dataset, method), row in board.iterrows():
+            for column, value in row.items():
+                if column.endswith(("_mean", "_std")) and isinstance(value, float) and math.isfinite(value):
+                    mlflow.log_metric(f"{dataset}.{method}.{column}", value)
+        for name in ("leaderboard.csv", "leaderboard.md", "runs.csv"):
+            mlflow.log_artifact(str(output_dir / name))
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tsad.benchmark``: the grid in ``benchmark`` parameters, each part overridable here."""
+    parser = argparse.ArgumentParser(prog="python -m tsad.benchmark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--methods", nargs="+", help="methods (default: benchmark.methods)")
+    parser.add_argument("--datasets", nargs="+", help="datasets (default: benchmark.datasets)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: benchmark.seeds)")
+    parser.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="runtime parameters for every run, dotted keys (e.g. swat_simulator_preset=tiny)")
+    parser.add_argument("--output", type=Path, help="output folder (default: benchmark.output_dir)")
+    parser.add_argument("--env", help="Kedro configuration environment")
+    parser.add_argument("--project", type=Path, default=Path.cwd(), help="project root (default: the current folder)")
+    parser.add_argument("--in-process", action="store_true", help="run every pipeline in this process")
+    parser.add_argument("--run-one", help=argparse.SUPPRESS)  # a JSON run spec: the child of run_isolated
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    project = args.project.resolve()
+    bootstrap_project(project)
+    if args.run_one:
+        spec = json.loads(args.run_one)
+        row = run_one(project, spec["method"], spec["dataset"], spec["seed"], runtime_params=spec["runtime_params"],
+                      env=spec["env"])
+        args.result.write_text(json.dumps(row), encoding="utf-8")
+        return 0
+    with KedroSession.create(project_path=project, env=args.env) as session:
+        config = dict(session.load_context().params.get("benchmark") or {})
+    runtime = dict(config.get("runtime_params") or {})
+    for item in args.params:
+        key, _, value = item.partition("=")
+        nested: Any = _parse_value(value)
+        for part in reversed(key.split(".")):
+            nested = {part: nested}
+        runtime = _merge(runtime, nested)
+    output = args.output or project / str(config.get("output_dir", "data/08_reporting/benchmark"))
+    _, board = run_grid(project, args.methods or config["methods"], args.datasets or config["datasets"],
+                        args.seeds or config["seeds"], runtime_params=runtime, output_dir=output, env=args.env,
+                        isolate=not args.in_process and bool(config.get("isolate", True)))
+    sys.stdout.write(leaderboard_markdown(board) + f"\nWritten to {output}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
