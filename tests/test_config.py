@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 
 from tsad import settings
+from tsad.config import TsadConfigLoader
 from tsad.config import experiment_parameters
 from tsad.experiments import DATASETS, EXPERIMENTS
 
@@ -14,7 +14,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 @pytest.fixture(scope="module")
 def parameters():
-    loader = OmegaConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
+    loader = TsadConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
     return loader["parameters"]
 
 
@@ -41,3 +41,15 @@ def test_method_overrides_per_dataset_merge_deeply():
     assert out["pca_x"] == {"threshold": {"q": 0.9}, "model": {"method": "pca", "n_components": 3}}
     with pytest.raises(ValueError, match="unknown method"):
         experiment_parameters({}, {"pca": {}}, {"x": {"methods": {"pcaa": {}}}})
+
+
+def test_local_overrides_merge_key_by_key(tmp_path):
+    import shutil
+
+    shutil.copytree(CONF / "base", tmp_path / "base")
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "parameters.yml").write_text("datasets:\n  swat:\n    windowing:\n      window: 30\n")
+    parameters = TsadConfigLoader(str(tmp_path), **settings.CONFIG_LOADER_ARGS)["parameters"]
+    assert parameters["data"]["swat"]["windowing"]["window"] == 30
+    assert parameters["data"]["swat"]["inference"]["ignore_columns"] == ["Normal/Attack"]  # the rest is kept
+    assert len(parameters["datasets"]) > 1

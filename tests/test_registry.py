@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 
 from tsad import settings
+from tsad.config import TsadConfigLoader
 from tsad.experiments import DATASETS, METHODS
 from tsad.pipeline_registry import register_pipelines
 
@@ -20,7 +20,7 @@ def pipelines():
 
 @pytest.fixture(scope="module")
 def catalog():
-    loader = OmegaConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
+    loader = TsadConfigLoader(str(CONF), **settings.CONFIG_LOADER_ARGS)
     return DataCatalog.from_config(loader["catalog"])
 
 

@@ -1,14 +1,16 @@
 """Parameter resolution: defaults written once, per-method defaults, per-dataset overrides.
 
-``conf/base/parameters/experiments.yml`` calls these resolvers (registered in ``settings.py``) so that
-``data.<ds>`` and ``experiments.<method>_<ds>`` hold complete, resolved parameters for every dataset and
-every (method, dataset) pair, while the files only hold what differs.
+The project's config loader (``TsadConfigLoader``, set in ``settings.py``) adds two computed keys to the
+parameters after every environment and runtime override is merged: ``data.<ds>`` (dataset_defaults <
+datasets.<ds>) and ``experiments.<method>_<ds>`` (experiment_defaults < methods.<method> <
+datasets.<ds>.methods.<method>). The files hold only what differs; the nodes read the complete values.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kedro.config import OmegaConfigLoader
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -50,8 +52,25 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
     return out
 
 
-CUSTOM_RESOLVERS = {
-    "merge": merged,
-    "tsad.dataset_parameters": dataset_parameters,
-    "tsad.experiment_parameters": experiment_parameters,
-}
+CUSTOM_RESOLVERS = {"merge": merged}
+
+
+class TsadConfigLoader(OmegaConfigLoader):
+    """Kedro's OmegaConfigLoader, plus the computed ``data`` and ``experiments`` parameters.
+
+    They are computed after ``conf/local`` (or another environment) and ``--params`` are merged, so an
+    override of ``datasets.swat.windowing.window`` anywhere reaches ``data.swat.windowing.window``.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        config = super().__getitem__(key)
+        if key != "parameters" or "datasets" not in config:
+            return config
+        if "data" in config or "experiments" in config:
+            raise ValueError("'data' and 'experiments' are computed parameters; set datasets.<ds>, "
+                             "dataset_defaults, methods.<method> or experiment_defaults instead")
+        return config | {
+            "data": dataset_parameters(config.get("dataset_defaults", {}), config["datasets"]),
+            "experiments": experiment_parameters(config.get("experiment_defaults", {}), config.get("methods", {}),
+                                                 config["datasets"]),
+        }
