@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from tsad import settings
-from tsad.config import TsadConfigLoader
-from tsad.config import experiment_parameters
+from tsad.config import TsadConfigLoader, experiment_parameters
 from tsad.experiments import DATASETS, EXPERIMENTS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
