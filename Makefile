@@ -1,5 +1,5 @@
 # Two entry points for a fresh clone (see README.md):
-#   make run    installs everything into .venv and runs the main job (pca_swat on the simulated SWaT plant)
+#   make run    installs everything into .venv and runs the main job (tman_swat on the simulated SWaT plant)
 #   make test   installs everything into .venv and runs the test suite
 VENV ?= .venv
 PYTHON ?= python3
@@ -28,7 +28,7 @@ $(VENV)/test-references/.installed: $(BIN)/.installed
 setup: $(BIN)/.installed $(VENV)/test-references/.installed
 
 run: setup
-	$(BIN)/kedro run --pipelines=pca_swat
+	$(BIN)/kedro run --pipelines=tman_swat
 
 test: setup
 	$(BIN)/python -m pytest

@@ -52,3 +52,11 @@ def test_local_overrides_merge_key_by_key(tmp_path):
     assert parameters["data"]["swat"]["windowing"]["window"] == 30
     assert parameters["data"]["swat"]["inference"]["ignore_columns"] == ["Normal/Attack"]  # the rest is kept
     assert len(parameters["datasets"]) > 1
+
+
+def test_another_threshold_strategy_replaces_the_default_options():
+    defaults = {"threshold": {"strategy": "quantile", "q": 0.995, "persistence": 2}}
+    out = experiment_parameters(defaults, {"m": {"threshold": {"strategy": "k_sigma", "k": 4}}, "n": {}},
+                                {"x": {"methods": {"n": {"threshold": {"q": 0.9}}}}})
+    assert out["m_x"]["threshold"] == {"strategy": "k_sigma", "k": 4, "persistence": 2}
+    assert out["n_x"]["threshold"] == {"strategy": "quantile", "q": 0.9, "persistence": 2}

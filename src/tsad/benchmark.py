@@ -179,11 +179,14 @@ def _summary_row(table: pd.DataFrame) -> dict[str, float]:
 def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
             env: str | None = None) -> dict[str, Any]:
     """Run ``<method>_<dataset>`` once with ``seed`` through a KedroSession; its metrics and resources."""
+    import torch
     from kedro.framework.session import KedroSession
 
     from tsad.models import registry
 
-    registry.get(method)  # import the detector (and torch) first, so that the fit time does not include imports
+    # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs.
+    registry.get(method)
+    torch.zeros(1).add_(1)
     recorder = RunRecorder()
     params = _merge(dict(runtime_params), seed_parameters(method, dataset, seed))
     started = time.perf_counter()

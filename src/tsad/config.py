@@ -46,9 +46,22 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
             raise ValueError(f"datasets.{ds}.methods overrides unknown method(s) {unknown}; known: {sorted(methods)}")
         for method, method_config in methods.items():
             resolved = merged(defaults, method_config, per_method.get(method, {}))
+            resolved["threshold"] = _threshold(defaults, method_config, per_method.get(method, {}))
             if resolved.get("model", {}).get("checkpoint_dir") == "auto":  # one folder per experiment
                 resolved["model"]["checkpoint_dir"] = f"data/06_models/{ds}/{method}/checkpoints"
             out[f"{method}_{ds}"] = resolved
+    return out
+
+
+def _threshold(*configs: Any) -> dict:
+    """Threshold options: a config that names another ``strategy`` replaces the earlier options (their keys
+    belong to another strategy), keeping only ``persistence``; otherwise options merge."""
+    out: dict = {}
+    for config in configs:
+        block = dict(_plain(config).get("threshold") or {})
+        if "strategy" in block and block["strategy"] != out.get("strategy"):
+            out = {k: v for k, v in out.items() if k == "persistence"}
+        out = merged(out, block)
     return out
 
 

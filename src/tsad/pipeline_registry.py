@@ -17,6 +17,7 @@ from kedro_mlflow.pipeline import pipeline_ml_factory
 import tsad
 from tsad.experiments import DATASETS, EXPERIMENTS
 from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
+from tsad.pipelines.window_evaluation.pipeline import window_evaluation_pipeline
 
 NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
 
@@ -33,6 +34,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in DATASETS}
     for method, ds in EXPERIMENTS:
         training = data[ds] + model_pipeline(method, ds)
+        if DATASETS[ds].window_metrics:
+            training += window_evaluation_pipeline(method, ds)
         if method in NOT_REGISTERED:
             pipelines[f"{method}_{ds}"] = training
             continue

@@ -12,6 +12,7 @@ _ALIASES = {
     "pca": "tsad.models.pca:PcaDetector",
     "random": "tsad.models.random_control:RandomDetector",
     "tman": "tsad.models.tman:TmanDetector",
+    "tanogan": "tsad.models.tanogan:TanoganDetector",
 }
 
 

@@ -52,6 +52,7 @@ class NeuralConfig(DetectorConfig):
         patience: Epochs without a validation improvement larger than ``min_delta`` before stopping;
             0 never stops early. Without validation windows, the training loss is watched instead.
         min_delta: Smallest decrease of the validation loss that counts as an improvement.
+        restore_best: End with the weights of the epoch with the best validation loss (else the last).
         checkpoint_dir: Folder for the per-epoch checkpoint (``last.pt``); None writes none.
         resume: Continue from an unfinished checkpoint made with the same configuration and data.
         progress: Show a progress bar over epochs (on a terminal only).
@@ -62,6 +63,7 @@ class NeuralConfig(DetectorConfig):
     learning_rate: float = 1e-3
     patience: int = 5
     min_delta: float = 0.0
+    restore_best: bool = True
     checkpoint_dir: str | None = None
     resume: bool = True
     progress: bool = True
@@ -131,7 +133,7 @@ class NeuralDetector(Detector):
                             progress.best_loss)
                 break
         bar.close()
-        if progress.best_modules is not None:
+        if self.config.restore_best and progress.best_modules is not None:
             for name, module in self.modules_.items():
                 module.load_state_dict(progress.best_modules[name])
         self.history_ = progress.history

@@ -71,15 +71,22 @@ def ingest_nab(source_train: EntitySource, source_test: EntitySource,
     Args:
         source_train: The series (``NabFolderDataset``); each one's leading part becomes training data.
         source_test: The series again; each one's remaining part becomes test data.
-        options: ``entities``, ``exclude`` (names ``<category>/<name>`` or patterns such as ``real*/*``) and
-            ``train_fraction`` (the leading share of each series used for training, default 0.15).
+        options: ``entities``, ``exclude`` (names ``<category>/<name>`` or patterns such as ``real*/*``),
+            ``train_fraction`` (the leading share of each series used for training, default 0.15) and
+            ``protocol``: ``split`` (default: the cut above) or ``paper``, TAnoGAN's transductive protocol
+            (../shared/docs/methods.md §4.4) where training and test data are both the whole series.
 
     Returns:
         ``raw_train`` and ``raw_test``, both labelled from the NAB windows (the training part may hold
         labelled anomalies: NAB's windows are not restricted to the test part).
     """
     fraction = float(options.get("train_fraction", 0.15))
+    protocol = options.get("protocol", "split")
+    if protocol not in ("split", "paper"):
+        raise ValueError(f"ingestion.protocol must be 'split' or 'paper', got {protocol!r}")
     train, test = _read(source_train, source_test, options)
+    if protocol == "paper":
+        return _typed(train, source_train), _typed(test, source_test)
     train = {e: split_series(frame, fraction)[0] for e, frame in train.items()}
     test = {e: split_series(frame, fraction)[1] for e, frame in test.items()}
     return _typed(train, source_train), _typed(test, source_test)

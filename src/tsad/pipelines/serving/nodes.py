@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core import cleaning
+from tsad.core import cleaning, thresholds
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import entity_label, join_entities, split_entities
 from tsad.pipelines.cleaning.nodes import apply_scaler
@@ -60,7 +60,8 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
 
     Returns:
         One row per timestamp (and entity): the time column, ``score`` (higher = more anomalous) and ``flag``
-        (1 when the score reaches the entity's threshold for ``persistence`` consecutive timestamps).
+        (the threshold strategy's flags, e.g. the score reaching the entity's threshold for ``persistence``
+        consecutive timestamps).
     """
     pre = model_bundle["preprocessing"]
     report = pre["cleaning"]
@@ -72,19 +73,11 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
     frame = join_entities(parts).drop(columns=report["dropped_constant"])
     features = keep_features(apply_scaler(frame, pre["scaler"]), pre["selected_features"])
     scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"])
-    threshold = model_bundle["threshold"]
-    flags = {e: persistent_flags(s["score"].to_numpy() >= threshold["values"][e], threshold.get("persistence", 1))
-             for e, s in split_entities(scores).items()}
-    scores["flag"] = np.concatenate(list(flags.values())).astype(np.int8)
+    record = model_bundle["threshold"]
+    flags = [thresholds.apply(part["score"].to_numpy(), thresholds.from_record(record, entity)).flags
+             for entity, part in split_entities(scores).items()]
+    scores["flag"] = np.concatenate(flags).astype(np.int8)
     return _as_rows(scores, pre["input_format"])
-
-
-def persistent_flags(exceeds: np.ndarray, persistence: int = 1) -> np.ndarray:
-    """Flag a point when it and the ``persistence - 1`` points before it all exceed the threshold."""
-    if persistence <= 1:
-        return exceeds.astype(bool)
-    run = np.arange(1, len(exceeds) + 1) - np.maximum.accumulate(np.where(~exceeds, np.arange(1, len(exceeds) + 1), 0))
-    return run >= persistence
 
 
 def _example(raw_test: pd.DataFrame, fmt: dict[str, Any], windowing: dict[str, Any]) -> tuple[pd.DataFrame, dict]:

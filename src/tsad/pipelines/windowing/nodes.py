@@ -44,3 +44,12 @@ def make_windows(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, Wind
         except ValueError as error:
             raise ValueError(f"{entity_label(entity, 'data')}: {error}") from error
     return out
+
+
+def make_fit_windows(features_fit: pd.DataFrame, options: dict[str, Any]) -> dict[str, WindowedSeries]:
+    """Training windows every ``fit_stride`` rows (default: ``stride``), per entity.
+
+    A protocol may train on overlapping windows but score validation and test data on fewer: TAnoGAN's
+    (../shared/docs/methods.md §4.4) trains at stride 1 and scores non-overlapping windows (stride 60).
+    """
+    return make_windows(features_fit, {**options, "stride": options.get("fit_stride", options.get("stride", 1))})
