@@ -101,8 +101,7 @@ def measure(device: str, args: argparse.Namespace) -> None:
     print(f"  one window at a time: {loop_rate:8.2f} windows/s  ({loop_count} windows)")  # noqa: T201
     sizes = args.batch_sizes if device == "cpu" else [size * 64 for size in args.batch_sizes]
     best = (0.0, 0)
-    for size in sizes:
-        size = min(size, len(windows))
+    for size in (min(s, len(windows)) for s in sizes):
         detector.invert_batch(x[:size], np.arange(size))  # warm-up at this size
         count = (len(windows) // size) * size
         seconds, scores = timed(lambda size=size, count=count: torch.cat(

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def write_nab(root: Path, rows: int = 600) -> Path:
     """Two real-world series with a labelled bump each, and one artificial series, in NAB's layout."""
     windows = {}
-    for position, key in enumerate(("realKnownCause/machine.csv", "realTraffic/speed.csv", "artificialNoAnomaly/a.csv")):
+    keys = ("realKnownCause/machine.csv", "realTraffic/speed.csv", "artificialNoAnomaly/a.csv")
+    for position, key in enumerate(keys):
         rng = np.random.default_rng(position)
         stamps = pd.date_range("2014-01-01", periods=rows, freq="5min")
         values = np.sin(np.arange(rows) * 2 * np.pi / 40) + 0.05 * rng.normal(size=rows)
