@@ -22,6 +22,7 @@ from kedro.framework.startup import bootstrap_project
 
 from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
+from tsad.serving import swat_model_input
 from tsad.simulators.swat_plant import simulate_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,12 @@ def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tm
     scores = pd.read_parquet(next((project / "data/07_model_output/swat/inference/scores.parquet").rglob("*.parquet")))
     assert pd.api.types.is_datetime64_any_dtype(scores["timestamp"])
     np.testing.assert_allclose(scores["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
+
+    # Fewer rows than one window are refused.
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(f"models:/tman_swat/{version.version}")
+    with pytest.raises(Exception, match="fewer than one window of 12"):
+        model.predict(swat_model_input(str(attack)).head(5))
 
     # A file whose columns do not match the signature is refused, naming them.
     bad = tmp_path / "bad.csv"
