@@ -30,6 +30,9 @@ import numpy as np
 import pandas as pd
 
 from tsad.connectors.swat import SWAT_ACTUATORS, SWAT_STAGES, SWAT_TAGS
+from tsad.simulators.signals import first_order_lag, idle_flow, ou_drift, transport_delay
+
+IDLE_FLOW = 1e-4  # idle flow meters read at least 1e-4 m³/h, so the CSV holds no scientific notation
 
 __all__ = ["ATTACK_START", "NORMAL_START", "PRESETS", "SimulatedPlant", "simulate_preset", "simulate_swat_plant"]
 
@@ -499,12 +502,12 @@ def _run_control_loop(rng: np.random.Generator, n_steps: int, plan: list[_Planne
         filtering) and membrane fouling.
     """
     # Flow when running: nominal times a slow supply drift, plus measurement noise.
-    inflow101 = (FIT101_NOMINAL * (1 + _ou(rng, n_steps, 0.008, 1_200)) + rng.normal(0, 0.004, n_steps)).tolist()
-    flow201 = (FIT201_NOMINAL * (1 + _ou(rng, n_steps, 0.006, 900)) + rng.normal(0, 0.003, n_steps)).tolist()
-    flow301 = (FIT301_NOMINAL * (1 + _ou(rng, n_steps, 0.005, 1_500)) + rng.normal(0, 0.003, n_steps)).tolist()
-    flow401 = (FIT401_NOMINAL * (1 + _ou(rng, n_steps, 0.004, 1_800)) + rng.normal(0, 0.002, n_steps)).tolist()
+    inflow101 = (FIT101_NOMINAL * (1 + ou_drift(rng, n_steps, 0.008, 1_200)) + rng.normal(0, 0.004, n_steps)).tolist()
+    flow201 = (FIT201_NOMINAL * (1 + ou_drift(rng, n_steps, 0.006, 900)) + rng.normal(0, 0.003, n_steps)).tolist()
+    flow301 = (FIT301_NOMINAL * (1 + ou_drift(rng, n_steps, 0.005, 1_500)) + rng.normal(0, 0.003, n_steps)).tolist()
+    flow401 = (FIT401_NOMINAL * (1 + ou_drift(rng, n_steps, 0.004, 1_800)) + rng.normal(0, 0.002, n_steps)).tolist()
     # Level noise is slow (surface waves) so that level differences still follow the flows.
-    noise101, noise301, noise401 = (_ou(rng, n_steps, 0.12, 50).tolist() for _ in range(3))
+    noise101, noise301, noise401 = (ou_drift(rng, n_steps, 0.12, 50).tolist() for _ in range(3))
 
     # Per step: index of the running attack or -1; per attack: its loop-relevant overrides as lists.
     active = np.full(n_steps, -1, dtype=np.int64)
@@ -778,14 +781,14 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     _apply_post_loop_forces(tags, plan)
 
     day = np.sin(2 * np.pi * (clock - 9 * 3_600) / 86_400)  # raw-water temperature cycle, warmest mid-afternoon
-    tags["AIT201"] = (255.0 + _ou(rng, n, 6.0, 5 * 3_600) + 2.0 * day
-                      + 5.0 * _lag(tags["P201"] == PUMP_ON, 600) + rng.normal(0, 0.05, n))
+    tags["AIT201"] = (255.0 + ou_drift(rng, n, 6.0, 5 * 3_600) + 2.0 * day
+                      + 5.0 * first_order_lag(tags["P201"] == PUMP_ON, 600) + rng.normal(0, 0.05, n))
 
     def ph(acid_on: np.ndarray) -> np.ndarray:
-        return ph_base - 0.2 * _lag(acid_on, 300)
+        return ph_base - 0.2 * first_order_lag(acid_on, 300)
 
     # The PLC stops acid dosing when AIT202 *reads* below the interlock, so a spoofed pH cuts the acid.
-    ph_base = 8.40 + _ou(rng, n, 0.04, 3 * 3_600) + rng.normal(0, 0.002, n)
+    ph_base = 8.40 + ou_drift(rng, n, 0.04, 3 * 3_600) + rng.normal(0, 0.002, n)
     acid_on = (tags["P203"] == PUMP_ON) | (tags["P204"] == PUMP_ON)
     blocked = _apply_overrides("AIT202", ph(acid_on), plan) < PH_LOW_INTERLOCK
     for pump in ("P203", "P204"):
@@ -793,43 +796,45 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     acid_on &= ~blocked
     tags["AIT202"] = ph(acid_on)
     hypochlorite_on = (tags["P205"] == PUMP_ON) | (tags["P206"] == PUMP_ON)
-    tags["AIT203"] = (300.0 + _ou(rng, n, 10.0, 3 * 3_600) + 30.0 * _lag(hypochlorite_on, 400)
+    tags["AIT203"] = (300.0 + ou_drift(rng, n, 10.0, 3 * 3_600) + 30.0 * first_order_lag(hypochlorite_on, 400)
                       + rng.normal(0, 0.3, n))
 
     # P3 differential pressure across the UF membrane; FIT601 is the backwash flow through MV303.
     backwash_flowing = (tags["P602"] == PUMP_ON) & (tags["MV303"] == VALVE_OPEN)
     dp = (DP_IDLE_KPA + loop["FIT301"] / FIT301_NOMINAL * (DP_CLEAN_FILTER_KPA + loop["fouling"])
           + DP_BACKWASH_KPA * backwash_flowing)
-    tags["DPIT301"] = _lag(dp, 3) + _ou(rng, n, 0.08, 600) + rng.normal(0, 0.02, n)
-    tags["FIT601"] = np.where(backwash_flowing, 1.95 + rng.normal(0, 0.01, n), _idle_flow(rng, n, 2e-4))
+    tags["DPIT301"] = first_order_lag(dp, 3) + ou_drift(rng, n, 0.08, 600) + rng.normal(0, 0.02, n)
+    tags["FIT601"] = np.where(backwash_flowing, 1.95 + rng.normal(0, 0.01, n),
+                              idle_flow(rng, n, 2e-4, offset=IDLE_FLOW))
 
     # P4: hardness is steady; ORP follows the upstream hypochlorite and drops with bisulphite (P403).
     tags["P403"] = tags["P402"].copy()
-    tags["AIT401"] = 148.8 + _ou(rng, n, 0.3, 8 * 3_600) + rng.normal(0, 0.01, n)
-    tags["AIT402"] = (165.0 + 0.35 * (_delay(tags["AIT203"], 900) - 315.0) + _ou(rng, n, 4.0, 2 * 3_600)
-                      - 15.0 * _lag(tags["P403"] == PUMP_ON, 300) + rng.normal(0, 0.1, n))
+    tags["AIT401"] = 148.8 + ou_drift(rng, n, 0.3, 8 * 3_600) + rng.normal(0, 0.01, n)
+    tags["AIT402"] = (165.0 + 0.35 * (transport_delay(tags["AIT203"], 900) - 315.0) + ou_drift(rng, n, 4.0, 2 * 3_600)
+                      - 15.0 * first_order_lag(tags["P403"] == PUMP_ON, 300) + rng.normal(0, 0.1, n))
 
     # P5: RO flows and pressures while the train runs; analysers follow the upstream water with a delay.
     ro_flowing = loop["FIT401"] > 0.0
-    running = _lag(ro_flowing, 10)
+    running = first_order_lag(ro_flowing, 10)
     feed = np.where(ro_flowing, loop["FIT401"] * 0.998, 0.0)
-    tags["FIT501"] = np.where(ro_flowing, feed + rng.normal(0, 0.003, n), _idle_flow(rng, n, 1e-3))
+    tags["FIT501"] = np.where(ro_flowing, feed + rng.normal(0, 0.003, n), idle_flow(rng, n, 1e-3, offset=IDLE_FLOW))
     for tag, share in (("FIT502", 0.748), ("FIT503", 0.427), ("FIT504", 0.178)):
-        tags[tag] = np.where(ro_flowing, share * feed + rng.normal(0, 0.002, n), _idle_flow(rng, n, 5e-4))
-    membrane = _ou(rng, n, 3.0, 6 * 3_600)
+        tags[tag] = np.where(ro_flowing, share * feed + rng.normal(0, 0.002, n),
+                             idle_flow(rng, n, 5e-4, offset=IDLE_FLOW))
+    membrane = ou_drift(rng, n, 3.0, 6 * 3_600)
     tags["PIT501"] = 9.0 + running * (243.0 + membrane) + rng.normal(0, 0.2, n)
     tags["PIT502"] = 0.2 + running * 1.15 + rng.normal(0, 0.03, n)
     tags["PIT503"] = 7.0 + running * (176.0 + 0.9 * membrane) + rng.normal(0, 0.2, n)
     chlorine_through = ro_flowing & (tags["UV401"] == PUMP_OFF)
-    tags["AIT501"] = (7.85 + 0.6 * (_delay(tags["AIT202"], 1_200) - 8.3) + _ou(rng, n, 0.02, 4 * 3_600)
+    tags["AIT501"] = (7.85 + 0.6 * (transport_delay(tags["AIT202"], 1_200) - 8.3) + ou_drift(rng, n, 0.02, 4 * 3_600)
                       + rng.normal(0, 0.001, n))
-    tags["AIT502"] = (0.9 * _delay(tags["AIT402"], 120) + 40.0 * _lag(chlorine_through, 180)
-                      + _ou(rng, n, 2.0, 2 * 3_600) + rng.normal(0, 0.1, n))
-    tags["AIT503"] = (262.0 + 0.9 * (_delay(tags["AIT201"], 1_500) - 257.0) + _ou(rng, n, 2.0, 3 * 3_600)
+    tags["AIT502"] = (0.9 * transport_delay(tags["AIT402"], 120) + 40.0 * first_order_lag(chlorine_through, 180)
+                      + ou_drift(rng, n, 2.0, 2 * 3_600) + rng.normal(0, 0.1, n))
+    tags["AIT503"] = (262.0 + 0.9 * (transport_delay(tags["AIT201"], 1_500) - 257.0) + ou_drift(rng, n, 2.0, 3 * 3_600)
                       + rng.normal(0, 0.05, n))
     # Permeate conductivity creeps up while the RO stands still.
-    tags["AIT504"] = (12.3 + 0.04 * (tags["AIT503"] - 262.0) + 3.0 * (1.0 - _lag(ro_flowing, 600))
-                      + _ou(rng, n, 0.3, 6 * 3_600) + rng.normal(0, 0.02, n))
+    tags["AIT504"] = (12.3 + 0.04 * (tags["AIT503"] - 262.0) + 3.0 * (1.0 - first_order_lag(ro_flowing, 600))
+                      + ou_drift(rng, n, 0.3, 6 * 3_600) + rng.normal(0, 0.02, n))
     return tags
 
 
@@ -867,32 +872,3 @@ def _frame(tags: dict[str, np.ndarray], rows: slice, start: pd.Timestamp, labels
     frame = pd.DataFrame(columns, index=index)
     frame["label"] = labels
     return frame
-
-
-# ------------------------------------------------------------------------------------------ signal helpers
-
-
-def _ou(rng: np.random.Generator, n: int, std: float, tau_s: float) -> np.ndarray:
-    """Stationary Ornstein-Uhlenbeck drift with the given std and time constant, sampled each second."""
-    phi = math.exp(-1.0 / tau_s)
-    alpha = 1.0 - phi
-    shocks = rng.standard_normal(n)
-    shocks[0] *= std  # start in the stationary distribution
-    shocks[1:] *= std * math.sqrt(1.0 - phi * phi) / alpha  # ewm scales the input by alpha
-    return pd.Series(shocks).ewm(alpha=alpha, adjust=False).mean().to_numpy()
-
-
-def _idle_flow(rng: np.random.Generator, n: int, std: float) -> np.ndarray:
-    """Reading of a flow meter on a stopped line: a small positive offset and noise."""
-    return 1e-4 + np.abs(rng.normal(0.0, std, n))
-
-
-def _lag(signal: np.ndarray, tau_s: float) -> np.ndarray:
-    """First-order response (time constant ``tau_s``) of a process to ``signal``."""
-    alpha = 1.0 - math.exp(-1.0 / tau_s)
-    return pd.Series(np.asarray(signal, dtype=np.float64)).ewm(alpha=alpha, adjust=False).mean().to_numpy()
-
-
-def _delay(signal: np.ndarray, seconds: int) -> np.ndarray:
-    """``signal`` transported ``seconds`` downstream (the first value fills the start)."""
-    return np.concatenate([np.full(seconds, signal[0]), signal[:-seconds]])

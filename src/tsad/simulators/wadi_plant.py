@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from tsad.connectors.wadi import WADI_A1_ATTACKS, WADI_EMPTY_TAGS, WADI_TAGS
+from tsad.simulators.signals import first_order_lag, idle_flow, ou_drift, transport_delay
+
+IDLE_FLOW = 1e-3  # reading of a flow meter on a stopped line
 
 __all__ = ["ATTACK_START", "NORMAL_START", "PRESETS", "SimulatedWadi", "simulate_preset", "simulate_wadi_plant",
            "wadi_preamble"]
@@ -473,11 +476,11 @@ def _exogenous(rng: np.random.Generator, n: int, clock: np.ndarray) -> _Inputs:
         use[j] = _use_events(rng, n, demand)
     day = ((clock - DUTY_SWAP_HOUR * 3_600) // DAY_S).astype(np.int64)
     return _Inputs(
-        utility=UTILITY_FLOW * (1 + _ou(rng, n, 0.01, 1_800)) + rng.normal(0, 0.004, n),
-        transfer=TRANSFER_FLOW * (1 + _ou(rng, n, 0.008, 1_200)) + rng.normal(0, 0.005, n),
-        return_flow=RETURN_FLOW * (1 + _ou(rng, n, 0.008, 1_200)) + rng.normal(0, 0.005, n),
+        utility=UTILITY_FLOW * (1 + ou_drift(rng, n, 0.01, 1_800)) + rng.normal(0, 0.004, n),
+        transfer=TRANSFER_FLOW * (1 + ou_drift(rng, n, 0.008, 1_200)) + rng.normal(0, 0.005, n),
+        return_flow=RETURN_FLOW * (1 + ou_drift(rng, n, 0.008, 1_200)) + rng.normal(0, 0.005, n),
         set_points=set_points, use=use, draw=draw, duty_b=(day % 2).astype(np.int8),
-        level_noise=np.stack([_ou(rng, n, 0.06, 20) for _ in range(3)] + [rng.normal(0, 0.004, n)]),
+        level_noise=np.stack([ou_drift(rng, n, 0.06, 20) for _ in range(3)] + [rng.normal(0, 0.004, n)]),
         demand=demand,
     )
 
@@ -698,7 +701,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: 
         return _with_travel(state) if travel else state
 
     def flow_meter(flow: np.ndarray, std: float) -> np.ndarray:
-        return np.where(flow > 0.005, flow + rng.normal(0, std, n), _idle_flow(rng, n, std / 5))
+        return np.where(flow > 0.005, flow + rng.normal(0, std, n), idle_flow(rng, n, std / 5, offset=IDLE_FLOW))
 
     # Stage 1.
     put("1_FIT_001_PV", flow_meter(loop["q_utility"], 0.005))
@@ -723,13 +726,14 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: 
     put("1_P_006_STATUS", status(dosing_standby))
 
     # Water quality: conductivity from the mix of utility and return water; chlorine from dosing.
-    fresh, returned = _lag(loop["q_utility"], 600), _lag(loop["q_return"], 600)
+    fresh, returned = first_order_lag(loop["q_utility"], 600), first_order_lag(loop["q_return"], 600)
     return_share = returned / np.maximum(fresh + returned, 1e-3)
-    conductivity = 150.0 + 40.0 * _lag(return_share, 1_800) + _ou(rng, n, 4.0, 6 * 3_600)
-    ph = 7.6 + _ou(rng, n, 0.04, 4 * 3_600) - 0.05 * _lag(dosing_standby, 300)
-    turbidity = 0.25 + 0.35 * _lag(loop["q_utility"] > 0, 120) * np.exp(-_since_change(loop["mv001"]) / 900) \
-        + np.abs(_ou(rng, n, 0.03, 1_800))
-    chlorine = 1.1 + 0.5 * _lag(transfer, 900) + 1.5 * _lag(dosing_standby, 240) + _ou(rng, n, 0.05, 3 * 3_600)
+    conductivity = 150.0 + 40.0 * first_order_lag(return_share, 1_800) + ou_drift(rng, n, 4.0, 6 * 3_600)
+    ph = 7.6 + ou_drift(rng, n, 0.04, 4 * 3_600) - 0.05 * first_order_lag(dosing_standby, 300)
+    turbidity = 0.25 + 0.35 * first_order_lag(loop["q_utility"] > 0, 120) \
+        * np.exp(-_since_change(loop["mv001"]) / 900) + np.abs(ou_drift(rng, n, 0.03, 1_800))
+    chlorine = 1.1 + 0.5 * first_order_lag(transfer, 900) + 1.5 * first_order_lag(dosing_standby, 240) \
+        + ou_drift(rng, n, 0.05, 3 * 3_600)
     orp = 300.0 + 60.0 * (chlorine - 1.3) - 25.0 * (ph - 7.6)
     put("1_AIT_001_PV", conductivity + rng.normal(0, 0.2, n))
     put("1_AIT_002_PV", ph + rng.normal(0, 0.003, n))
@@ -739,7 +743,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: 
 
     # Stage 2: network, consumers, reservoir.
     q_total, pressure = loop["q_total"].astype(np.float64), loop["pressure"].astype(np.float64)
-    put("2_DPIT_001_PV", 0.02 + 0.35 * (q_total / 3.0) ** 2 * (1 + 0.1 * _ou(rng, n, 1.0, DAY_S))
+    put("2_DPIT_001_PV", 0.02 + 0.35 * (q_total / 3.0) ** 2 * (1 + 0.1 * ou_drift(rng, n, 1.0, DAY_S))
         + rng.normal(0, 0.002, n))
     for c_id in _CONSUMER_IDS:
         flow = loop[f"pv{c_id}"].astype(np.float64)
@@ -786,18 +790,18 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: 
     # Water quality in the two consumer loops: the transfer's water after the reservoir's residence time.
     residence_a, residence_b = 1_800, 2_700
     for prefix, delay, decay in (("2A", residence_a, 0.85), ("2B", residence_b, 0.78)):
-        put(f"{prefix}_AIT_001_PV", _delay(conductivity, delay) + 2.0 + rng.normal(0, 0.2, n))
-        put(f"{prefix}_AIT_002_PV", _delay(ph, delay) + 0.02 + rng.normal(0, 0.003, n))
-        put(f"{prefix}_AIT_003_PV", decay * _delay(chlorine, delay) + rng.normal(0, 0.005, n))
-        put(f"{prefix}_AIT_004_PV", _delay(orp, delay) - 10.0 * (1 - decay) + rng.normal(0, 0.5, n))
+        put(f"{prefix}_AIT_001_PV", transport_delay(conductivity, delay) + 2.0 + rng.normal(0, 0.2, n))
+        put(f"{prefix}_AIT_002_PV", transport_delay(ph, delay) + 0.02 + rng.normal(0, 0.003, n))
+        put(f"{prefix}_AIT_003_PV", decay * transport_delay(chlorine, delay) + rng.normal(0, 0.005, n))
+        put(f"{prefix}_AIT_004_PV", transport_delay(orp, delay) - 10.0 * (1 - decay) + rng.normal(0, 0.5, n))
 
     # Stage 3: return water.
     ret = loop["ret"] > 0
-    put("3_AIT_001_PV", _delay(conductivity, 3_600) + 25.0 + rng.normal(0, 0.3, n))
-    put("3_AIT_002_PV", _delay(ph, 3_600) - 0.1 + rng.normal(0, 0.004, n))
-    put("3_AIT_003_PV", 0.6 + _ou(rng, n, 0.05, 3_600) + rng.normal(0, 0.01, n))
-    put("3_AIT_004_PV", 0.5 * _delay(chlorine, 3_600) + rng.normal(0, 0.005, n))
-    put("3_AIT_005_PV", _delay(orp, 3_600) - 40.0 + rng.normal(0, 0.6, n))
+    put("3_AIT_001_PV", transport_delay(conductivity, 3_600) + 25.0 + rng.normal(0, 0.3, n))
+    put("3_AIT_002_PV", transport_delay(ph, 3_600) - 0.1 + rng.normal(0, 0.004, n))
+    put("3_AIT_003_PV", 0.6 + ou_drift(rng, n, 0.05, 3_600) + rng.normal(0, 0.01, n))
+    put("3_AIT_004_PV", 0.5 * transport_delay(chlorine, 3_600) + rng.normal(0, 0.005, n))
+    put("3_AIT_005_PV", transport_delay(orp, 3_600) - 40.0 + rng.normal(0, 0.6, n))
     put("3_FIT_001_PV", flow_meter(loop["q_return"], 0.006))
     put("3_LS_001_AL", (loop["l3"] < ALARM_LOW).astype(np.float32))
     put("3_LT_001_PV", loop["l3"])
@@ -862,35 +866,6 @@ def _logger_gaps(rng: np.random.Generator, values: np.ndarray, rows: slice, n_ga
 
 
 # ------------------------------------------------------------------------------------------ signal helpers
-
-
-def _ou(rng: np.random.Generator, n: int, std: float, tau_s: float) -> np.ndarray:
-    """Stationary Ornstein-Uhlenbeck drift with the given std and time constant, sampled each second."""
-    phi = math.exp(-1.0 / tau_s)
-    alpha = 1.0 - phi
-    shocks = rng.standard_normal(n)
-    shocks[0] *= std
-    shocks[1:] *= std * math.sqrt(1.0 - phi * phi) / alpha
-    return pd.Series(shocks).ewm(alpha=alpha, adjust=False).mean().to_numpy()
-
-
-def _idle_flow(rng: np.random.Generator, n: int, std: float) -> np.ndarray:
-    """Reading of a flow meter on a stopped line: a small positive offset and noise."""
-    return 1e-3 + np.abs(rng.normal(0.0, std, n))
-
-
-def _lag(signal: np.ndarray, tau_s: float) -> np.ndarray:
-    """First-order response (time constant ``tau_s``) of a process to ``signal``."""
-    alpha = 1.0 - math.exp(-1.0 / tau_s)
-    return pd.Series(np.asarray(signal, dtype=np.float64)).ewm(alpha=alpha, adjust=False).mean().to_numpy()
-
-
-def _delay(signal: np.ndarray, seconds: int) -> np.ndarray:
-    """``signal`` transported ``seconds`` downstream (the first value fills the start)."""
-    signal = np.asarray(signal, dtype=np.float64)
-    if seconds >= len(signal):
-        return np.full(len(signal), signal[0])
-    return np.concatenate([np.full(seconds, signal[0]), signal[:-seconds]])
 
 
 def _rolling_sum(signal: np.ndarray, width: int) -> np.ndarray:
