@@ -8,6 +8,10 @@ datasets.<ds>.methods.<method>). The files hold only what differs; the nodes rea
 
 from __future__ import annotations
 
+import os
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
@@ -75,8 +79,15 @@ class TsadConfigLoader(OmegaConfigLoader):
     override of ``datasets.swat.windowing.window`` anywhere reaches ``data.swat.windowing.window``.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        global _latest_loader  # noqa: PLW0603 - the pipeline registry reads the session's loader (project_parameters)
+        _latest_loader = weakref.ref(self)
+
     def __getitem__(self, key: str) -> Any:
         config = super().__getitem__(key)
+        if key == "catalog":  # entries of the datasets declared by a source block; explicit entries win
+            return source_catalog_entries(self["parameters"], self.runtime_params or {}) | config
         if key != "parameters" or "datasets" not in config:
             return config
         if "data" in config or "experiments" in config:
@@ -87,3 +98,68 @@ class TsadConfigLoader(OmegaConfigLoader):
             "experiments": experiment_parameters(config.get("experiment_defaults", {}), config.get("methods", {}),
                                                  config["datasets"]),
         }
+
+
+# ------------------------------------------------------------------------------ datasets declared in configuration
+# A dataset is declared by ONE parameters entry, datasets.<name>.source (CSV or Parquet files, see
+# tsad.connectors.generic). The config loader derives its catalog entries from it (Kedro datasets cannot read
+# parameters), and the pipeline registry derives its pipelines (project_parameters below).
+TABLE_SOURCE_TYPE = "tsad.datasets.TableSourceDataset"
+_latest_loader: weakref.ref | None = None  # the TsadConfigLoader made last (by the running KedroSession)
+
+
+def declared_sources(parameters: Mapping[str, Any]) -> dict[str, dict]:
+    """``{name: source block}`` of the datasets declared by ``datasets.<name>.source`` in the parameters."""
+    datasets = _plain(parameters.get("datasets") or {})
+    return {name: dict(config["source"]) for name, config in datasets.items()
+            if isinstance(config, Mapping) and config.get("source") is not None}
+
+
+def source_catalog_entries(parameters: Mapping[str, Any], runtime_params: Mapping[str, Any]) -> dict[str, dict]:
+    """The catalog entries of every declared dataset: ``<name>.source_train``, ``<name>.source_test`` and
+    ``<name>.new_data`` (batch inference; ``--params=new_data=<path>`` or the test files)."""
+    entries: dict[str, dict] = {}
+    for name, source in declared_sources(parameters).items():
+        common = {"type": TABLE_SOURCE_TYPE, "dataset": name, "source": source,
+                  "metadata": {"kedro-viz": {"layer": "raw"}}}
+        entries[f"{name}.source_train"] = common | {"split": "train"}
+        entries[f"{name}.source_test"] = common | {"split": "test"}
+        entries[f"{name}.new_data"] = common | {"split": "new", "filepath": runtime_params.get("new_data")}
+    return entries
+
+
+def project_parameters() -> dict[str, Any]:
+    """The parameters of the project being run, for the pipeline registry (Kedro calls it without arguments).
+
+    A ``KedroSession`` creates its config loader (with its ``env``, ``conf_source`` and runtime parameters) just
+    before it asks for the pipelines, so the loader made last is the session's, when its configuration folder
+    is the one this run reads: ``--conf-source``/``--env`` of the Kedro command line when there is one, else
+    ``conf`` of the Kedro project around the working directory with ``KEDRO_ENV`` (or the default ``local``).
+    Otherwise (``kedro registry list``, a bare ``register_pipelines()``) a loader is made for that folder.
+
+    Returns:
+        The parameters, or ``{}`` when the working directory is in no Kedro project.
+    """
+    conf_source, env = _requested_configuration()
+    loader = _latest_loader() if _latest_loader is not None else None
+    if loader is None or Path(loader.conf_source).resolve() != conf_source.resolve():
+        if not conf_source.is_dir():
+            return {}
+        from tsad import settings  # here: settings imports this module
+
+        loader = TsadConfigLoader(str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+    return loader["parameters"]
+
+
+def _requested_configuration() -> tuple[Path, str | None]:
+    import click
+    from kedro.framework.project import settings
+    from kedro.utils import find_kedro_project
+
+    context = click.get_current_context(silent=True)
+    options = context.params if context is not None else {}
+    env = options.get("env") or os.getenv("KEDRO_ENV")
+    if options.get("conf_source"):
+        return Path(options["conf_source"]), env
+    project = find_kedro_project(Path.cwd()) or Path.cwd()
+    return project / settings.CONF_SOURCE, env

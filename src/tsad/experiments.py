@@ -6,10 +6,12 @@ Per-dataset differences live here as a lookup of named functions made when pipel
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tsad.connectors.cicids import ingest_cicids
+from tsad.connectors.generic import ingest_table
 from tsad.connectors.kddcup99 import ingest_kddcup99
 from tsad.connectors.psm import ingest_psm
 from tsad.connectors.wadi import ingest_wadi
@@ -57,5 +59,33 @@ DATASETS: dict[str, DatasetSpec] = {
     "kddcup99": DatasetSpec(ingest=ingest_kddcup99),
     "cicids2017": DatasetSpec(ingest=ingest_cicids),
 }
-METHODS: tuple[str, ...] = ("pca", "random", "tman", "tanogan")
+METHODS: tuple[str, ...] = ("pca", "random", "tman", "tanogan", "transformer", "lstm")
 EXPERIMENTS: tuple[tuple[str, str], ...] = tuple((m, ds) for ds in DATASETS for m in METHODS)
+
+# A dataset declared in configuration (datasets.<name>.source: CSV or Parquet files, tsad.connectors.generic).
+TABLE_DATASET = DatasetSpec(ingest=ingest_table)
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def declared_datasets(names: Iterable[str]) -> dict[str, DatasetSpec]:
+    """The specs of the datasets declared by a ``datasets.<name>.source`` block (``tsad.config.declared_sources``).
+
+    Raises:
+        ValueError: A name of a built-in dataset (its own catalog entries would shadow the source block), or a
+            name that cannot be a Kedro namespace (letters, digits and underscores, starting with a letter).
+    """
+    names = list(names)
+    builtin = sorted(set(names) & set(DATASETS))
+    if builtin:
+        raise ValueError(f"datasets.{builtin[0]}.source: {builtin} are built-in datasets with their own readers; "
+                         "declare your files under another name")
+    bad = [n for n in names if not _NAME.fullmatch(n)]
+    if bad:
+        raise ValueError(f"datasets.{bad[0]}.source: a dataset name is letters, digits and underscores, starting with "
+                         f"a letter; got {bad}")
+    return dict.fromkeys(names, TABLE_DATASET)
+
+
+def experiment_grid(datasets: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """Every (method, dataset) pair of ``datasets``."""
+    return tuple((m, ds) for ds in datasets for m in METHODS)

@@ -47,7 +47,8 @@ class RegisteredVersionTagsHook:
             return
         client = mlflow.MlflowClient()
         versions = client.search_model_versions(f"name='{name}' and run_id='{run.info.run_id}'")
-        dataset, method = pipeline.input_name.split(".")[0], name.rsplit("_", 1)[0]
+        dataset = pipeline.input_name.split(".")[0]
+        method = name[: -len(dataset) - 1]  # registered as <method>_<dataset>; both may hold underscores
         report = catalog.load(f"{dataset}.cleaning_report")
         tags = {"dataset": dataset, "method": method, "dataset_fingerprint": report.get("fingerprint", "unknown"),
                 "git_commit": _git_commit(run_params.get("project_path"))}

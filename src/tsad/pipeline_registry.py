@@ -15,7 +15,8 @@ from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline import pipeline_ml_factory
 
 import tsad
-from tsad.experiments import DATASETS, EXPERIMENTS
+from tsad.config import declared_sources, project_parameters
+from tsad.experiments import DATASETS, declared_datasets, experiment_grid
 from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
 from tsad.pipelines.window_evaluation.pipeline import window_evaluation_pipeline
 
@@ -29,12 +30,14 @@ def register_pipelines() -> dict[str, Pipeline]:
     run one experiment at a time (``kedro run --pipelines=tman_swat``) so each MLflow run is one
     (method, dataset) pair.
     """
-    data = {ds: data_pipeline(ds, spec) for ds, spec in DATASETS.items()}
+    # Built-in datasets, and those declared by a datasets.<name>.source block in the run's configuration.
+    datasets = DATASETS | declared_datasets(declared_sources(project_parameters()))
+    data = {ds: data_pipeline(ds, spec) for ds, spec in datasets.items()}
     pipelines = {f"data_{ds}": pipe for ds, pipe in data.items()}
-    pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in DATASETS}
-    for method, ds in EXPERIMENTS:
+    pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in datasets}
+    for method, ds in experiment_grid(datasets):
         training = data[ds] + model_pipeline(method, ds)
-        if DATASETS[ds].window_metrics:
+        if datasets[ds].window_metrics:
             training += window_evaluation_pipeline(method, ds)
         if method in NOT_REGISTERED:
             pipelines[f"{method}_{ds}"] = training

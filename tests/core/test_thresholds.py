@@ -163,6 +163,68 @@ def test_distri_tail_noise_per_column_and_strict_flags():
     assert np.array_equal(flags, columns[:, 0] > np.nextafter(per_column[0], -np.inf))
 
 
+# --------------------------------------------------------------------------------------------------- per channel
+def bumped_channels(seed: int = 9, n: int = 20_000) -> np.ndarray:
+    """Three channels: an exponential bulk plus a secondary bump of 500 scores near 8 (the seed's picture)."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([np.concatenate([rng.exponential(size=n), rng.normal(8 + c, 0.3, 500)]) for c in range(3)])
+
+
+def test_distri_tail_noise_per_feature_finds_each_bump_and_combines_by_the_rule():
+    scores = bumped_channels()
+    fitted = thresholds.fit_channels(scores, "distri_tail_noise_2th", channels=["a", "b", "c"])
+    # Each channel gets its own DistriTailNoise2Th threshold, between the bulk and its bump.
+    own = thresholds.distri_tail_noise_threshold(scores)
+    assert fitted.channels == ("a", "b", "c") and [f.value for f in fitted.fitted] == list(own)
+    assert all(5 < value < 8 + c for c, value in enumerate(own))
+    # Flags: OR over channels (the seed), or at least k of the F channels, each channel flagging scores >= its value.
+    probe = np.array([[0.0, 0.0, 0.0], [9.0, 0.0, 0.0], [9.0, 10.0, 0.0], [9.0, 10.0, 11.0]])
+    np.testing.assert_array_equal(thresholds.apply_channels(probe, fitted).flags, [False, True, True, True])
+    two = thresholds.fit_channels(scores, "distri_tail_noise_2th", channels=["a", "b", "c"], combine="k_of_f", k=2)
+    np.testing.assert_array_equal(thresholds.apply_channels(probe, two).flags, [False, False, True, True])
+    per_channel = scores >= own
+    np.testing.assert_array_equal(thresholds.apply_channels(scores, fitted).flags, per_channel.any(axis=1))
+    np.testing.assert_array_equal(thresholds.apply_channels(scores, two).flags, per_channel.sum(axis=1) >= 2)
+    # The decision for plots: the k-th largest score / threshold, flagged exactly when it reaches 1.
+    run = thresholds.apply_channels(scores, two)
+    np.testing.assert_array_equal(run.decision >= 1, run.flags)
+    assert np.all(run.threshold == 1.0)
+
+
+def test_per_channel_persistence_acts_on_each_channel_before_combining():
+    fitted = thresholds.ChannelThreshold(("a", "b"), (thresholds.FittedThreshold("quantile", 1.0, {"persistence": 2}),
+                                                      thresholds.FittedThreshold("quantile", 1.0, {"persistence": 2})))
+    # a and b alternate above the threshold: the OR of the raw exceedances persists, neither channel does.
+    scores = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 0.0]])
+    np.testing.assert_array_equal(thresholds.apply_channels(scores, fitted).flags, [False, False, False, True])
+
+
+def test_per_channel_records_round_trip_and_bad_rules_are_refused():
+    scores = bumped_channels()
+    fitted = {"m1": thresholds.fit_channels(scores, "spot", channels=["a", "b", "c"], q=1e-3, persistence=2),
+              "m2": thresholds.fit_channels(scores[::2], "spot", channels=["a", "b", "c"], q=1e-3, persistence=2)}
+    record = thresholds.to_record(fitted)
+    assert record["per_channel"] == {"combine": "any", "k": 1} and record["persistence"] == 2
+    assert set(record["values"]["m1"]) == {"a", "b", "c"} and set(record["state"]["m2"]) == {"a", "b", "c"}
+    back = thresholds.from_record(record, "m1")
+    assert back == fitted["m1"]
+    np.testing.assert_array_equal(thresholds.apply_channels(scores, back).flags,
+                                  thresholds.apply_channels(scores, fitted["m1"]).flags)
+    with pytest.raises(ValueError, match="unknown per-channel combination 'all'"):
+        thresholds.fit_channels(scores, "quantile", combine="all")
+    with pytest.raises(ValueError, match="k=2 needs combine: k_of_f"):
+        thresholds.fit_channels(scores, "quantile", combine="any", k=2)
+    with pytest.raises(ValueError, match="k=4 can never flag: there are 3 channels"):
+        thresholds.fit_channels(scores, "quantile", combine="k_of_f", k=4)
+    with pytest.raises(ValueError, match=r"need \(T, 3\) channel scores"):
+        thresholds.apply_channels(scores[:, :2], back)
+    falling = histogram_scores([5000] + [4000 - 60 * i for i in range(59)])  # no rise in its tail
+    rng = np.random.default_rng(3)
+    bump = np.concatenate([rng.exponential(size=len(falling) - 500), rng.normal(8, 0.3, 500)])
+    with pytest.raises(ThresholdError, match="channel 'falling': DistriTailNoise2Th found no rise"):
+        thresholds.fit_channels(np.column_stack([bump, falling]), "distri_tail_noise_2th", channels=["bump", "falling"])
+
+
 # --------------------------------------------------------------------------------------------------- dynamic
 def test_dynamic_threshold_finds_the_burst_and_prunes_small_sequences():
     rng = np.random.default_rng(10)

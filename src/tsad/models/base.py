@@ -54,6 +54,8 @@ class Detector(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[DetectorConfig]] = DetectorConfig
     tags: ClassVar[dict[str, Any]] = {"multivariate": True, "output": "window", "needs_gpu": False}
+    # Optional: the method scores each channel (``channel_scores``), and its window score is their sum.
+    channel_scored: ClassVar[bool] = False
 
     def __init__(self, config: DetectorConfig):
         self.config = config
@@ -102,6 +104,35 @@ class Detector(ABC):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + step], dtype=np.float32))
                 out[start:start + step] = self._score_batch(batch.to(self.device_)).double().cpu().numpy()
         return out
+
+    def channel_scores(self, windows: np.ndarray) -> np.ndarray:
+        """Per-channel anomaly scores of each window, shape (B, C), float64; their sum is ``decision_function``.
+
+        Optional: only detectors with ``channel_scored`` have them (per-channel thresholds use them).
+        """
+        if not self.channel_scored:
+            raise NotImplementedError(f"{type(self).__name__} gives no per-channel scores")
+        if self.window_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        _check_windows(windows, "windows", (self.window_, self.n_channels_))
+        seed_everything(self.config.seed)
+        return self._channel_score_windows(windows)
+
+    def _channel_score_windows(self, windows: np.ndarray) -> np.ndarray:
+        """``_score_windows`` for ``_channel_score_batch``: (B, C) scores in batches on ``device_``."""
+        import torch
+
+        out = np.empty((len(windows), self.n_channels_), dtype=np.float64)
+        step = self.config.score_batch_size
+        with torch.inference_mode():
+            for start in range(0, len(windows), step):
+                batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + step], dtype=np.float32))
+                out[start:start + step] = self._channel_score_batch(batch.to(self.device_)).double().cpu().numpy()
+        return out
+
+    def _channel_score_batch(self, batch: Any) -> Any:
+        """Per-channel scores of a (B, W, C) float32 tensor on ``device_``, as a (B, C) tensor."""
+        raise NotImplementedError(f"{type(self).__name__} gives no per-channel scores")
 
     def state(self) -> dict[str, Any]:
         """Checkpoint as a plain dict: config, fitted geometry, tensors and history."""

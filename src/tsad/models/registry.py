@@ -13,6 +13,8 @@ _ALIASES = {
     "random": "tsad.models.random_control:RandomDetector",
     "tman": "tsad.models.tman:TmanDetector",
     "tanogan": "tsad.models.tanogan:TanoganDetector",
+    "transformer": "tsad.models.transformer:TransformerDetector",
+    "lstm": "tsad.models.lstm_predictor:LstmPredictorDetector",
 }
 
 

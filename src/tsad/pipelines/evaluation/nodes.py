@@ -7,6 +7,13 @@ their test data (the usual SMD / MSL / NAB protocol, ../shared/docs/targets.md).
 The random control scores every timestamp of the same splits with seeded U(0, 1) draws, fits the same threshold
 strategy on its validation scores and is evaluated with the same code, so that each run shows what chance reaches
 on every metric (point adjustment gives chance a high F1, ../shared/docs/peers.md §4).
+
+Per-channel thresholds (``threshold.per_channel: {combine: any | k_of_f, k}``, for detectors that score each channel:
+the scores frames then carry ``score.<channel>`` columns, see ``tsad.pipelines.scoring``): the strategy is fitted on
+each channel's validation scores, each channel flags with its own threshold and the flags are combined
+(``tsad.core.thresholds.fit_channels``). The combined flags feed every threshold metric; the window score (the sum
+of the channel scores) feeds the threshold-free ones and the oracle. The random control then draws U(0, 1) scores
+for every channel too and goes through the same per-channel rule.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from tsad.core import metrics, thresholds
 from tsad.core.frames import SINGLE, join_entities, split_entities
 from tsad.core.metrics import segments
 from tsad.core.windows import WindowedSeries
+from tsad.pipelines.scoring.nodes import channel_columns, channel_scores
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +79,28 @@ def fit_threshold(scores_val: pd.DataFrame, options: dict[str, Any]) -> dict[str
 
     Args:
         scores_val: Per-timestamp validation scores.
-        options: ``strategy`` (see ``tsad.core.thresholds.STRATEGIES``), its options and ``persistence``.
+        options: ``strategy`` (see ``tsad.core.thresholds.STRATEGIES``), its options and ``persistence``; and
+            ``per_channel`` (null: one threshold on ``score``; ``{combine: any | k_of_f, k}``: one per channel score
+            column, flags combined by the rule).
 
     Returns:
         ``{"strategy", ...options, "values": {entity: threshold}}`` (entity ``""`` for a single series), plus
-        ``"state"`` for SPOT; ``tsad.core.thresholds.from_record`` reads it back.
+        ``"state"`` for SPOT; per channel, ``"per_channel"`` and ``{channel: threshold}`` per entity.
+        ``tsad.core.thresholds.from_record`` reads it back.
     """
     options = dict(options)
     strategy = options.pop("strategy", "quantile")
+    per_channel = options.pop("per_channel", None)
+    if per_channel:
+        rule = dict(per_channel) if isinstance(per_channel, dict) else {}
+        unknown = sorted(set(rule) - {"combine", "k"})
+        if unknown:
+            raise ValueError(f"threshold.per_channel has unknown key(s) {unknown}; use combine (any | k_of_f) and k")
+        fitted_channels = {}
+        for entity, part in split_entities(scores_val).items():
+            values, names = channel_scores(part)
+            fitted_channels[entity] = thresholds.fit_channels(values, strategy, channels=names, **rule, **options)
+        return thresholds.to_record(fitted_channels)
     fitted = {entity: thresholds.fit(part["score"].to_numpy(), strategy, **options)
               for entity, part in split_entities(scores_val).items()}
     return thresholds.to_record(fitted)
@@ -99,10 +121,20 @@ def fit_control_threshold(control_val: pd.DataFrame, options: dict[str, Any]) ->
         return {"strategy": strategy, **options, "values": dict.fromkeys(split_entities(control_val))}
 
 
-def _fitted(threshold: dict[str, Any], entity: str) -> thresholds.FittedThreshold | None:
+def _fitted(threshold: dict[str, Any], entity: str) -> thresholds.FittedThreshold | thresholds.ChannelThreshold | None:
     if threshold["values"].get(entity) is None:
         return None
     return thresholds.from_record(threshold, entity)
+
+
+def flag_scores(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | thresholds.ChannelThreshold
+                ) -> thresholds.Flagging:
+    """Flags of one entity's scores frame: ``score`` against one threshold, or the channel score columns against
+    per-channel thresholds (combined by their rule). Evaluation, window evaluation and the registered model all
+    flag through this function, so they flag alike."""
+    if isinstance(fitted, thresholds.ChannelThreshold):
+        return thresholds.apply_channels(channel_scores(scores, fitted.channels)[0], fitted)
+    return thresholds.apply(scores["score"].to_numpy(dtype=np.float64), fitted)
 
 
 # --------------------------------------------------------------------------------------------------- random control
@@ -111,15 +143,20 @@ def score_random_control(scores_val: pd.DataFrame, scores_test: pd.DataFrame, ev
     """Seeded U(0, 1) scores on the timestamps of the validation and test splits (labels kept).
 
     Each entity and split draws from its own generator, seeded by ``(seed, split, entity position)``, so the control
-    is the same whatever else the run does.
+    is the same whatever else the run does. When the model's scores have per-channel columns, the control gets U(0, 1)
+    per-channel columns too (from a generator of their own, so that ``score`` is drawn as without them).
     """
     seed = int(evaluation_options(evaluation)["random_control"]["seed"])
 
     def draw(frame: pd.DataFrame, split: int) -> pd.DataFrame:
         parts = {}
+        columns = channel_columns(frame)
         for position, (entity, part) in enumerate(split_entities(frame).items()):
             control = pd.DataFrame({"score": np.random.default_rng([seed, split, position]).random(len(part))},
                                    index=part.index)
+            if columns:
+                uniform = np.random.default_rng([seed, split, position, 1]).random((len(part), len(columns)))
+                control = pd.concat([control, pd.DataFrame(uniform, index=part.index, columns=columns)], axis=1)
             if "label" in part.columns:
                 control["label"] = part["label"].to_numpy()
             parts[entity] = control
@@ -129,7 +166,8 @@ def score_random_control(scores_val: pd.DataFrame, scores_test: pd.DataFrame, ev
 
 
 # --------------------------------------------------------------------------------------------------- metrics
-def entity_metrics(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | float | None,
+def entity_metrics(scores: pd.DataFrame,
+                   fitted: thresholds.FittedThreshold | thresholds.ChannelThreshold | float | None,
                    evaluation: dict[str, Any] | None = None) -> dict[str, float]:
     """Every metric of one entity's labelled scores.
 
@@ -138,9 +176,10 @@ def entity_metrics(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | fl
     best F1 over all thresholds of the same flag rule is chosen with the test labels and named "oracle".
 
     Args:
-        scores: ``score`` and ``label`` columns.
-        fitted: The entity's fitted threshold (a bare number means a quantile-style ``scores >= value``), or None
-            when there is none (threshold metrics are then NaN).
+        scores: ``score`` and ``label`` columns (and ``score.<channel>`` columns for per-channel thresholds).
+        fitted: The entity's fitted threshold (a bare number means a quantile-style ``scores >= value``), its
+            per-channel thresholds (flags from the channel scores; ``threshold`` is then NaN), or None when there is
+            none (threshold metrics are then NaN).
         evaluation: Evaluation parameters (``evaluation_options``).
     """
     options = evaluation_options(evaluation)
@@ -153,7 +192,7 @@ def entity_metrics(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | fl
     persistence = 1
     if fitted is not None:
         persistence = int(fitted.options.get("persistence", 1))
-        flags = thresholds.apply(values, fitted).flags
+        flags = flag_scores(scores, fitted).flags
         rb = options["range_based"]
         out |= metrics.flag_metrics(labels, flags, range_alpha=float(rb["alpha"]), range_bias=rb["bias"],
                                     range_cardinality=rb["cardinality"], pa_k=ks)
@@ -245,11 +284,20 @@ def write_report(table: pd.DataFrame, control_table: pd.DataFrame, threshold: di
     lines = [f"# Evaluation report: `{method}`", ""]
     options = {k: v for k, v in threshold.items() if k not in ("strategy", "values", "state")}
     values = [v for v in threshold["values"].values() if v is not None]
+    per_channel = threshold.get("per_channel")
+    if per_channel:  # {channel: value} per entity
+        values = [v for channels in values for v in channels.values()]
+    count = len(threshold["values"])
     lines += ["## Threshold", "",
               f"- strategy `{threshold['strategy']}`, options `{options}`, fitted on validation scores only "
-              "(held-out normal training data; no labels).",
-              f"- {len(threshold['values'])} entit{'y' if len(threshold['values']) == 1 else 'ies'}; threshold "
-              + (f"{values[0]:.6g}" if len(values) == 1 else f"from {min(values):.6g} to {max(values):.6g}"), ""]
+              "(held-out normal training data; no labels)."
+              + (" One threshold per channel score; a point is flagged when "
+                 + ("any channel flags it." if per_channel.get("combine", "any") == "any"
+                    else f"at least {per_channel.get('k')} channels flag it.") if per_channel else ""),
+              f"- {count} entit{'y' if count == 1 else 'ies'}; "
+              + ("no threshold was found" if not values else
+                 f"threshold{'s' if per_channel else ''} "
+                 + (f"{values[0]:.6g}" if len(values) == 1 else f"from {min(values):.6g} to {max(values):.6g}")), ""]
     if table.empty:
         lines += ["The test data has no labels: no metric is computed.", ""]
         return combined, "\n".join(lines)
@@ -295,13 +343,14 @@ def _fmt(value: float) -> str:
 # --------------------------------------------------------------------------------------------------- plots
 def _flagging(part: pd.DataFrame, threshold: dict[str, Any], entity: str) -> thresholds.Flagging | None:
     fitted = _fitted(threshold, entity)
-    return None if fitted is None else thresholds.apply(part["score"].to_numpy(dtype=np.float64), fitted)
+    return None if fitted is None else flag_scores(part, fitted)
 
 
 def plot_score_timeline(scores_test: pd.DataFrame, threshold: dict[str, Any]) -> Figure:
     """Test scores over time with labelled anomalies shaded, the threshold drawn and the flags marked.
 
-    The curve is the decision score (the score, or its EWMA for the dynamic strategy). Multi-entity data is drawn
+    The curve is the decision score (the score, or its EWMA for the dynamic strategy; with per-channel thresholds,
+    the k-th largest channel score over its channel's threshold, k = 1 for ``any``). Multi-entity data is drawn
     entity after entity, each decision score divided by its entity's threshold (so the threshold is the line at
     1; a difference with the line at 0 where a threshold is not positive), with the entity boundaries marked.
     """
@@ -352,8 +401,11 @@ def plot_score_timeline(scores_test: pd.DataFrame, threshold: dict[str, Any]) ->
         axes.set_ylim(low - 0.02 * (top - low), top * 1.05 if top > 0 else 1.0)
     first, last = scores_test.index[0], scores_test.index[-1]
     axes.set_xlabel(f"test row (from {first} to {last})" if single else f"test row, {len(parts)} entities in turn")
-    axes.set_ylabel("anomaly score" if single else ("score / entity threshold" if positive
-                                                    else "score - entity threshold"))
+    if threshold.get("per_channel"):
+        axes.set_ylabel("k-th channel score / its threshold" if positive else "k-th channel score - its threshold")
+    else:
+        axes.set_ylabel("anomaly score" if single else ("score / entity threshold" if positive
+                                                        else "score - entity threshold"))
     axes.legend(loc="upper right", fontsize=8)
     return figure
 

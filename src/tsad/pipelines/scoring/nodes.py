@@ -1,14 +1,88 @@
-"""Scoring node: window scores from a fitted detector, mapped back to one score per timestamp."""
+"""Scoring node: window scores from a fitted detector, mapped back to one score per timestamp.
+
+Detectors that score each channel (``Detector.channel_scored``: the Transformer and LSTM predictors) also give
+per-channel scores; they travel in the same frame as ``score`` (their sum), one column ``score.<channel>`` each,
+so that they stay aligned with it and reach the per-channel thresholds of the evaluation stage and of the
+registered model without any other stage changing its inputs.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tsad.core.frames import join_entities
-from tsad.core.windows import WindowedSeries
+from tsad.core.windows import WindowedSeries, n_windows
 from tsad.models import registry
+
+CHANNEL_PREFIX = "score."  # per-channel score columns: "score.<channel>"
+AGGREGATIONS = ("mean", "max", "last")
+
+
+def channel_columns(scores: pd.DataFrame) -> list[str]:
+    """The per-channel score columns of a scores frame (empty for a detector without channel scores)."""
+    return [c for c in scores.columns if isinstance(c, str) and c.startswith(CHANNEL_PREFIX)]
+
+
+def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] | None = None
+                   ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The per-channel scores of a scores frame as a (T, F) float64 array, and the channel names.
+
+    Args:
+        scores: A scores frame (``score_series``).
+        channels: Channel names to take, in this order (default: every channel score column).
+
+    Raises:
+        ValueError: The frame has no per-channel scores, or lacks one of ``channels``.
+    """
+    present = tuple(c[len(CHANNEL_PREFIX):] for c in channel_columns(scores))
+    if not present:
+        raise ValueError("these scores have no per-channel columns ('score.<channel>'): per-channel thresholds need "
+                         "a detector that scores each channel (transformer, lstm)")
+    names = tuple(channels) if channels is not None else present
+    missing = [c for c in names if c not in present]
+    if missing:
+        raise ValueError(f"the scores have no per-channel column for channel(s) {missing}; they have {list(present)}")
+    return scores[[f"{CHANNEL_PREFIX}{c}" for c in names]].to_numpy(dtype=np.float64), names
+
+
+def last_step_timestamps(scores: np.ndarray, window: int, stride: int, n_timestamps: int) -> np.ndarray:
+    """Map window scores to timestamps when a window's score belongs to its last row (aggregation ``last``).
+
+    A next-step predictor scores the last row of each window (its prediction from the rows before), so timestamp
+    ``t`` takes the score of the window ending at ``t``; with a stride above 1, of the last window ending at or
+    before ``t``. The ``W - 1`` rows before the first window ends have no prediction of their own and take the
+    first window's score (the seed pads them with zeros, which would read as perfectly normal).
+
+    Args:
+        scores: Window scores, shape (N,) or (N, F), window ``j`` covering rows ``[j*S, j*S + W)``.
+        window: Window length W.
+        stride: Step S.
+        n_timestamps: Length T of the series.
+
+    Returns:
+        float64 array of shape (T,) or (T, F).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    count = n_windows(n_timestamps, window, stride)
+    if len(scores) != count:
+        raise ValueError(f"{len(scores)} scores given for {count} windows of {window} (stride {stride}) "
+                         f"over {n_timestamps} timestamps")
+    ending = np.clip((np.arange(n_timestamps) - (window - 1)) // stride, 0, count - 1)  # floor: -1 before the first
+    return scores[ending]
+
+
+def to_timestamps(series: WindowedSeries, scores: np.ndarray, aggregation: str) -> np.ndarray:
+    """Window scores (N,) or (N, F) of ``series`` as per-timestamp scores (T,) or (T, F)."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {aggregation!r}; use one of {list(AGGREGATIONS)}")
+    if aggregation == "last":
+        return last_step_timestamps(scores, series.window, series.stride, series.n_timestamps)
+    if scores.ndim == 1:
+        return series.to_timestamps(scores, aggregation)
+    return np.column_stack([series.to_timestamps(column, aggregation) for column in scores.T])
 
 
 def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
@@ -18,12 +92,16 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
     Args:
         detector: Checkpoint dict from ``fit_detector``.
         windows: The split's windows per entity.
-        scoring: ``aggregation`` over the windows covering a timestamp: ``mean`` (default) or ``max``.
+        scoring: ``aggregation`` over the windows covering a timestamp: ``mean`` (default) or ``max``; or
+            ``last``, each timestamp the score of the window ending there (next-step predictors, whose window
+            score is their last row's).
 
     Returns:
-        A frame on the split's index with ``score`` (float64, higher = more anomalous) and, when the split
-        is labelled, ``label``.
+        A frame on the split's index with ``score`` (float64, higher = more anomalous), for a detector with
+        per-channel scores one ``score.<channel>`` column per channel (``score`` is their sum), and, when the
+        split is labelled, ``label``.
     """
+    aggregation = scoring.get("aggregation", "mean")
     parts = {}
     for entity, series in windows.items():
         if list(detector["channels"]) != list(series.channels):
@@ -32,9 +110,18 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
         if entity not in detector["entities"]:
             raise ValueError(f"the detector has no model for entity {entity!r}; "
                              f"it knows {sorted(detector['entities'])}")
-        window_scores = registry.from_state(detector["entities"][entity]).decision_function(series.windows)
-        scores = pd.DataFrame({"score": series.to_timestamps(window_scores, scoring.get("aggregation", "mean"))},
-                              index=series.index)
+        model = registry.from_state(detector["entities"][entity])
+        if model.channel_scored:
+            per_channel = model.channel_scores(series.windows)  # one pass; the window score is their sum
+            window_scores = per_channel.sum(axis=1)
+        else:
+            per_channel, window_scores = None, model.decision_function(series.windows)
+        scores = pd.DataFrame({"score": to_timestamps(series, window_scores, aggregation)}, index=series.index)
+        if per_channel is not None:
+            mapped = to_timestamps(series, per_channel, aggregation)
+            scores = pd.concat([scores, pd.DataFrame(mapped, index=series.index,
+                                                     columns=[f"{CHANNEL_PREFIX}{c}" for c in series.channels])],
+                               axis=1)
         if series.labels is not None:
             scores["label"] = series.labels
         parts[entity] = scores

@@ -17,6 +17,7 @@ from tsad.core import cleaning, thresholds
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import entity_label, join_entities, split_entities
 from tsad.pipelines.cleaning.nodes import apply_scaler
+from tsad.pipelines.evaluation.nodes import flag_scores
 from tsad.pipelines.feature_selection.nodes import keep_features
 from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.windowing.nodes import make_windows
@@ -61,7 +62,8 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
     Returns:
         One row per timestamp (and entity): the time column, ``score`` (higher = more anomalous) and ``flag``
         (the threshold strategy's flags, e.g. the score reaching the entity's threshold for ``persistence``
-        consecutive timestamps).
+        consecutive timestamps; with per-channel thresholds, the channel flags combined by their rule), and
+        ``score.<channel>`` per channel for detectors that score each channel.
     """
     pre = model_bundle["preprocessing"]
     report = pre["cleaning"]
@@ -74,7 +76,8 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
     features = keep_features(apply_scaler(frame, pre["scaler"]), pre["selected_features"])
     scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"])
     record = model_bundle["threshold"]
-    flags = [thresholds.apply(part["score"].to_numpy(), thresholds.from_record(record, entity)).flags
+    # flag_scores, as the evaluation stage: per-channel thresholds flag from the channel score columns.
+    flags = [flag_scores(part, thresholds.from_record(record, entity)).flags
              for entity, part in split_entities(scores).items()]
     scores["flag"] = np.concatenate(flags).astype(np.int8)
     return _as_rows(scores, pre["input_format"])

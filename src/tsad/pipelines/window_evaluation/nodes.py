@@ -29,6 +29,7 @@ import pandas as pd
 from tsad.core import metrics, thresholds
 from tsad.core.frames import SINGLE, split_entities
 from tsad.core.windows import WindowedSeries
+from tsad.pipelines.evaluation.nodes import flag_scores
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +120,8 @@ def evaluate_windows(windows_test: dict[str, WindowedSeries], scores_test: pd.Da
             continue
         values = parts[entity]["score"].to_numpy(dtype=np.float64)
         flags = None
-        if threshold["values"].get(entity) is not None:
-            flags = thresholds.apply(values, thresholds.from_record(threshold, entity)).flags
+        if threshold["values"].get(entity) is not None:  # flag_scores: per-channel thresholds flag alike
+            flags = flag_scores(parts[entity], thresholds.from_record(threshold, entity)).flags
         window_scores, window_flags = window_scores_and_flags(series, values, flags)
         rows["series" if entity == SINGLE else entity] = window_metrics(labels, window_scores, window_flags)
     table = pd.DataFrame.from_dict(rows, orient="index")

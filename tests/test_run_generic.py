@@ -1,0 +1,179 @@
+"""Datasets declared only in a temporary project's configuration (``datasets.<name>.source``) run through
+``pca_<name>`` in-process, with no code change: CSV with timestamps and labels, Parquet without labels, and a
+folder of per-entity CSVs; a bad file writes nothing; ``env`` decides which datasets exist."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from tsad import settings
+from tsad.config import TsadConfigLoader
+from tsad.core.errors import DataFormatError
+from tsad.pipeline_registry import register_pipelines
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
+    (tmp_path / "conf" / "local").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "src").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    bootstrap_project(tmp_path)
+    return tmp_path
+
+
+def declare(project: Path, datasets: dict, env: str = "local") -> None:
+    """The one entry a user writes: datasets.<name> with its source block, in conf/<env>/parameters.yml."""
+    (project / "conf" / env).mkdir(exist_ok=True)
+    (project / "conf" / env / "parameters.yml").write_text(yaml.safe_dump({"datasets": datasets}))
+
+
+def run(project: Path, pipeline: str, env: str | None = None, **runtime_params) -> None:
+    with KedroSession.create(project_path=project, env=env, runtime_params=runtime_params or None) as session:
+        session.run(pipeline_names=[pipeline])
+
+
+def run_record(project: Path, name: str) -> mlflow.entities.Run:
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment_by_name("tsad")
+    (record,) = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{name}'")
+    return record
+
+
+def latest(project: Path, relative: str) -> pd.DataFrame:
+    return pd.read_parquet(max((project / relative).rglob("*.parquet")))
+
+
+def plant_export(frame: pd.DataFrame, time_format: str = "%d/%m/%Y %H:%M:%S") -> pd.DataFrame:
+    """A typed synthetic series written the way a plant historian exports it."""
+    out = frame.drop(columns="label").rename(columns=lambda c: f"sensor_{c}")
+    out.insert(0, "Time", frame.index.strftime(time_format))
+    out["Status"] = np.where(frame["label"].to_numpy() == 1, "ALARM", "ok")
+    return out.reset_index(drop=True)
+
+
+def test_csv_with_timestamps_and_labels_trains_and_registers_pca(project, make_series):
+    raw = project / "plant_files"
+    raw.mkdir()
+    plant_export(make_series(1500, seed=1, anomalies=False)).drop(columns="Status").to_csv(
+        raw / "normal.csv", index=False)
+    plant_export(make_series(1500, seed=2, start="2021-01-02")).to_csv(raw / "attack.csv", index=False)
+    declare(project, {"boiler": {"source": {
+        "train": "plant_files/normal.csv", "test": "plant_files/attack.csv",
+        "timestamp": {"column": "Time", "format": "%d/%m/%Y %H:%M:%S"},
+        "label": {"column": "Status", "anomaly": ["ALARM"], "normal": ["ok"]}}}})
+    run(project, "pca_boiler")
+
+    metrics = run_record(project, "pca_boiler").data.metrics
+    assert metrics["pca.roc_auc"] > metrics["random_control.roc_auc"] + 0.1, metrics
+    raw_test = latest(project, "data/01_raw/boiler/raw_test.parquet")
+    assert raw_test.index.name == "timestamp" and raw_test.index[0] == pd.Timestamp("2021-01-02")
+    assert list(raw_test.columns) == [f"sensor_c{i}" for i in range(5)] + ["label"]
+    assert raw_test["label"].sum() == make_series(1500, seed=2)["label"].sum()
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    (version,) = client.search_model_versions("name='pca_boiler'")
+    assert version.tags["dataset"] == "boiler" and "metric.roc_auc" in version.tags
+
+
+def test_parquet_without_labels_runs_and_flags_new_data(project, make_series):
+    frame = make_series(2400, seed=3)
+    export = plant_export(frame).drop(columns=["Status", "Time"])
+    export.insert(0, "ts", frame.index)  # a datetime column, as Parquet stores it
+    (project / "historian").mkdir()
+    export.to_parquet(project / "historian" / "line3.parquet", index=False)
+    declare(project, {"line3": {"source": {"train": "historian/line3.parquet", "timestamp": "ts",
+                                           "split": {"at": "2021-01-01 00:25:00"}}}})
+    run(project, "pca_line3")
+    run(project, "random_line3")
+
+    for name in ("pca_line3", "random_line3"):
+        record = run_record(project, name)
+        assert not any(key.endswith(("f1", "roc_auc")) for key in record.data.metrics), record.data.metrics
+    threshold = json.loads(max((project / "data/07_model_output/line3/pca/threshold.json").rglob("*.json"))
+                           .read_text())
+    assert np.isfinite(threshold["values"][""])
+    scores = latest(project, "data/07_model_output/line3/pca/scores_test.parquet")
+    assert list(scores.columns) == ["score"] and len(scores) == 2400 - 1500
+    report = (project / "data/08_reporting/line3/pca/evaluation_report.md").read_text()
+    assert "The test data has no labels: no metric is computed." in report
+    assert (project / "data/08_reporting/line3/pca/score_timeline.png").stat().st_size > 0
+
+    # The registered model flags new data: batch inference on the whole file.
+    run(project, "inference_line3", model_uri="models:/pca_line3/1",
+        new_data=str(project / "historian" / "line3.parquet"))
+    flagged = latest(project, "data/07_model_output/line3/inference/scores.parquet")
+    assert len(flagged) == 2400 and set(flagged.columns) == {"timestamp", "score", "flag"}
+    # The test part holds the injected anomalies: the flags fall mostly there, where the labels were.
+    labels = frame["label"].to_numpy()
+    assert flagged["flag"].sum() > 0 and labels[flagged["flag"].to_numpy() == 1].mean() > 0.5
+
+
+def test_a_folder_of_per_entity_csvs_split_by_fraction(project, make_series):
+    folder = project / "servers"
+    folder.mkdir()
+    for i, name in enumerate(["web-1", "web-2", "db-1"]):
+        frame = make_series(1600, seed=10 + i, channels=4)
+        out = frame.drop(columns="label").reset_index(drop=True)
+        out["anomaly"] = frame["label"].to_numpy()
+        out.loc[:799, "anomaly"] = 0  # the anomaly at rows 320-339 counts as normal training data's noise
+        out.to_csv(folder / f"{name}.csv", index=False)
+    declare(project, {"fleet": {"source": {"train": "servers", "split": {"fraction": 0.5}, "label": "anomaly",
+                                           "exclude": ["db-*"]},
+                                "windowing": {"window": 8}}})
+    run(project, "pca_fleet")
+
+    metrics = run_record(project, "pca_fleet").data.metrics
+    assert {"pca.entity.web-1.roc_auc", "pca.entity.web-2.roc_auc"} <= set(metrics)
+    assert metrics["pca.entities_evaluated"] == 2.0 and not any("db-1" in key for key in metrics)
+    raw_train = latest(project, "data/01_raw/fleet/raw_train.parquet")
+    assert raw_train.index.names == ["entity", "step"] and len(raw_train) == 1600
+
+
+def test_a_bad_file_stops_ingestion_and_writes_nothing(project, make_series):
+    (project / "files").mkdir()
+    frame = plant_export(make_series(400, seed=4))
+    frame.iloc[:200].to_csv(project / "files" / "train.csv", index=False)
+    frame.loc[250, "Status"] = "ALRAM"
+    frame.iloc[200:].to_csv(project / "files" / "test.csv", index=False)
+    declare(project, {"kiln": {"source": {
+        "train": "files/train.csv", "test": "files/test.csv",
+        "timestamp": {"column": "Time", "format": "%d/%m/%Y %H:%M:%S"},
+        "label": {"column": "Status", "anomaly": ["ALARM"], "normal": ["ok"]}}}})
+    with pytest.raises(DataFormatError, match=r"files/test.csv: column 'Status', line 52: label 'ALRAM' is not"):
+        run(project, "data_kiln")
+    assert not (project / "data" / "01_raw" / "kiln").exists()
+
+
+def test_the_run_environment_decides_which_datasets_exist(project, make_series):
+    (project / "files").mkdir()
+    plant_export(make_series(300, seed=5)).to_csv(project / "files" / "all.csv", index=False)
+    declare(project, {"mill": {"source": {"train": "files/all.csv", "split": {"fraction": 0.6},
+                                          "timestamp": {"column": "Time", "format": "%d/%m/%Y %H:%M:%S"}}}},
+            env="plant")
+    with pytest.raises(ValueError, match="Failed to find the pipeline named 'data_mill'"):
+        run(project, "data_mill")  # conf/local does not declare it
+    run(project, "data_mill", env="plant")
+    assert len(latest(project, "data/01_raw/mill/raw_train.parquet")) == 180
+
+
+def test_the_registry_reads_the_project_it_runs_in(project):
+    declare(project, {"mill": {"source": {"train": "files/all.csv", "split": {"fraction": 0.6}}}})
+    TsadConfigLoader(str(ROOT / "conf"), **settings.CONFIG_LOADER_ARGS)  # another project's loader, made last
+    pipelines = register_pipelines()
+    assert {"data_mill", "pca_mill", "tman_mill", "inference_mill", "pca_swat"} <= set(pipelines)
