@@ -29,13 +29,13 @@ window's initial z is drawn from a counter-based generator keyed by (seed, windo
 so a window gets the same z whatever batch it falls in: batched and one-at-a-time inversion give the same
 scores (tests/models/test_tanogan.py checks both claims).
 
-Model selection (ours; the notebook keeps the last of its epochs): the shared loop restores the epoch with the
-lowest validation loss on held-out normal windows. A GAN's own losses say little about sample quality, so the
-validation loss is ``nearest_sample`` by default: for each validation window, the mean absolute difference to
-the nearest of a fixed bank of generated windows (fixed seeded latents). It needs no inversion, does not
-depend on D (so it is comparable across epochs) and falls as G covers the normal windows. ``inversion`` uses the
-anomaly score itself (mean score of the normal validation windows; 50 inversion steps each, costly).
-Early stopping is off by default (patience 0: the paper's fixed 20 epochs).
+Model selection (ours; the notebook keeps the last of its epochs, which ``restore_best: false`` reproduces): the
+shared loop restores the epoch with the lowest validation loss on held-out normal windows. A GAN's own losses say
+little about sample quality, so the validation loss is ``nearest_sample`` by default: for each validation window,
+the mean absolute difference to the nearest of a fixed bank of generated windows (fixed seeded latents). It needs
+no inversion, does not depend on D (so it is comparable across epochs) and falls as G covers the normal windows.
+``inversion`` uses the anomaly score itself (mean score of the normal validation windows; 50 inversion steps each,
+costly). Early stopping is off by default (patience 0: the paper's fixed 20 epochs).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class TanoganConfig(NeuralConfig):
         score_lambda: λ, the weight of the discriminator-feature distance in the score (0.1).
         validation_loss: ``nearest_sample`` or ``inversion`` (see the module docstring).
         validation_samples: Generated windows in the ``nearest_sample`` bank.
-        inversion_batch_size: Windows inverted at once; None picks by device: 128 on the CPU (throughput falls
+        inversion_batch_size: Windows inverted at once; None picks by device: 64 on the CPU (throughput falls
             beyond, measured in benchmarks/tanogan_inversion.py), 8192 on CUDA.
     """
 
@@ -225,7 +225,7 @@ class TanoganDetector(NeuralDetector):
             if int(self.config.inversion_batch_size) < 1:
                 raise ValueError(f"inversion_batch_size must be positive, got {self.config.inversion_batch_size}")
             return int(self.config.inversion_batch_size)
-        return 8192 if str(self.device_).startswith("cuda") else 128
+        return 8192 if str(self.device_).startswith("cuda") else 64
 
     def invert_batch(self, batch: torch.Tensor, positions: np.ndarray) -> torch.Tensor:
         """Scores of a (B, L, C) batch on ``device_`` whose windows sit at ``positions`` in the scored array.
