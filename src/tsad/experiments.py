@@ -61,6 +61,10 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 METHODS: tuple[str, ...] = ("pca", "random", "tman", "tanogan", "transformer", "lstm")
 EXPERIMENTS: tuple[tuple[str, str], ...] = tuple((m, ds) for ds in DATASETS for m in METHODS)
+# A (method, dataset) run that also evaluates the method under its paper's protocol, on a companion dataset named
+# <ds>_paper, in the same run and MLflow run: tanogan_nab logs ours as tanogan.* and the paper's as tanogan.paper.*
+# (conf/base/catalog/08_reporting_paper.yml keeps the two apart).
+PAPER_PROTOCOLS: dict[tuple[str, str], str] = {("tanogan", "nab"): "nab_paper"}
 
 # A dataset declared in configuration (datasets.<name>.source: CSV or Parquet files, tsad.connectors.generic).
 TABLE_DATASET = DatasetSpec(ingest=ingest_table)

@@ -1,7 +1,8 @@
 """Project pipelines, for every dataset and every (method, dataset) pair of the experiment grid.
 
 - ``data_<ds>``: ingestion to windows.
-- ``<method>_<ds>``: data + training, scoring, evaluation. Except for the random control, these are
+- ``<method>_<ds>``: data + training, scoring, evaluation (and, for ``tsad.experiments.PAPER_PROTOCOLS``, the same
+  under the method's paper's protocol). Except for the random control, these are
   kedro-mlflow ``PipelineML`` objects: each run logs the inference pipeline (raw rows -> scores and flags)
   as one MLflow pyfunc model with the fitted model bundle, and registers it as ``<method>_<ds>``.
 - ``inference_<ds>``: scores a new file with a registered model (``--params=model_uri=models:/tman_swat@champion``).
@@ -16,7 +17,7 @@ from kedro_mlflow.pipeline import pipeline_ml_factory
 
 import tsad
 from tsad.config import declared_sources, project_parameters
-from tsad.experiments import DATASETS, declared_datasets, experiment_grid
+from tsad.experiments import DATASETS, PAPER_PROTOCOLS, declared_datasets, experiment_grid
 from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
 from tsad.pipelines.window_evaluation.pipeline import window_evaluation_pipeline
 
@@ -39,6 +40,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         training = data[ds] + model_pipeline(method, ds)
         if datasets[ds].window_metrics:
             training += window_evaluation_pipeline(method, ds)
+        paper = PAPER_PROTOCOLS.get((method, ds))
+        if paper in datasets:  # the paper's protocol beside ours, in the same MLflow run
+            training += data[paper] + model_pipeline(method, paper)
+            if datasets[paper].window_metrics:
+                training += window_evaluation_pipeline(method, paper)
         if method in NOT_REGISTERED:
             pipelines[f"{method}_{ds}"] = training
             continue

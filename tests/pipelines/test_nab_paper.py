@@ -1,5 +1,5 @@
 """TAnoGAN's protocol on NAB (datasets.nab_paper): whole series as training and test data, stride-1 training windows
-beside stride-60 test windows, and tanogan_nab_paper end to end with window-level metrics in MLflow."""
+beside stride-60 test windows, and tanogan_nab end to end: both protocols, window-level metrics, in one MLflow run."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_training_windows_can_have_their_own_stride(tmp_path):
 
 
 @pytest.mark.slow
-def test_tanogan_nab_paper_logs_point_and_window_level_metrics(tmp_path, monkeypatch):
+def test_tanogan_nab_logs_both_protocols_side_by_side(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
     (tmp_path / "conf" / "local").mkdir()
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
@@ -73,18 +73,30 @@ def test_tanogan_nab_paper_logs_point_and_window_level_metrics(tmp_path, monkeyp
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
     monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     bootstrap_project(tmp_path)
-    tiny = {"epochs": 1, "batch_size": 64, "generator_hidden": [4, 4, 8], "discriminator_hidden": 8,
-            "inversion_steps": 5, "device": "cpu", "progress": False}
+    tiny = {"model": {"epochs": 1, "batch_size": 64, "generator_hidden": [4, 4, 8], "discriminator_hidden": 8,
+                      "inversion_steps": 5, "device": "cpu", "progress": False}}
     runtime = {"data_root": str(tmp_path / "shared"),
-               "datasets": {"nab_paper": {"methods": {"tanogan": {"model": tiny}}}}}
+               "datasets": {ds: {"methods": {"tanogan": tiny}} for ds in ("nab", "nab_paper")}}
     with KedroSession.create(project_path=tmp_path, runtime_params=runtime) as session:
-        session.run(pipeline_names=["tanogan_nab_paper"])
+        session.run(pipeline_names=["tanogan_nab"])
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("tsad").experiment_id],
-                              filter_string="attributes.run_name = 'tanogan_nab_paper'")
+                              filter_string="attributes.run_name = 'tanogan_nab'")
+    assert len(runs) == 1
     metrics = runs[0].data.metrics
+    # Ours: training on the leading 15 % of each series, point-wise metrics only.
+    for name in ("f1", "roc_auc", "pr_auc", "entity.realTraffic/speed.f1"):
+        assert f"tanogan.{name}" in metrics and f"random_control.{name}" in metrics, name
+    assert not any(name.startswith("tanogan.window_") for name in metrics)
+    # The paper's: whole series, point-wise and window-level metrics with window-level point adjustment.
     for name in ("f1", "roc_auc", "window_f1", "window_pa_f1", "window_oracle_pa_f1", "window_roc_auc",
-                 "entity.realTraffic/speed.window_pa_f1"):
-        assert f"tanogan.{name}" in metrics, name
-    assert metrics["tanogan.window_entities_evaluated"] == 2 and "random_control.window_pa_f1" in metrics
-    assert metrics["tanogan.window_count"] == 10  # 600 rows / 60: non-overlapping test windows
+                 "entity.realTraffic/speed.window_pa_f1", "entity.realTraffic/speed.f1"):
+        assert f"tanogan.paper.{name}" in metrics, name
+    assert metrics["tanogan.paper.window_entities_evaluated"] == 2
+    assert "random_control.paper.window_pa_f1" in metrics and "random_control.paper.f1" in metrics
+    assert metrics["tanogan.paper.window_count"] == 10  # 600 rows / 60: non-overlapping test windows
+    assert metrics["tanogan.f1"] != metrics["tanogan.paper.f1"]
+    artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
+    paper = {a.path for a in client.list_artifacts(runs[0].info.run_id, "paper_protocol")}
+    assert {"metrics_table.csv", "evaluation_report.md", "paper_protocol"} <= artifacts
+    assert {"paper_protocol/metrics_table.csv", "paper_protocol/evaluation_report.md"} <= paper
