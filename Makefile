@@ -1,5 +1,6 @@
 # Two entry points for a fresh clone (see README.md):
-#   make run    installs everything into .venv and runs the main job (tman_swat on the simulated SWaT plant)
+#   make run    installs everything into .venv and runs the main job on the simulated SWaT plant: the PCA baseline
+#               (pca_swat), then TMAN (tman_swat), each its own MLflow run and registered model
 #   make test   installs everything into .venv and runs the test suite
 VENV ?= .venv
 PYTHON ?= python3
@@ -28,6 +29,7 @@ $(VENV)/test-references/.installed: $(BIN)/.installed
 setup: $(BIN)/.installed $(VENV)/test-references/.installed
 
 run: setup
+	$(BIN)/kedro run --pipelines=pca_swat
 	$(BIN)/kedro run --pipelines=tman_swat
 
 test: setup

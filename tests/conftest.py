@@ -1,10 +1,18 @@
-"""Shared fixtures: small synthetic multivariate series with injected anomalies (no test reads data/)."""
+"""Shared fixtures: small synthetic multivariate series with injected anomalies (no test reads data/), and a
+Kedro project in a temporary folder for the in-process session tests."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from kedro.framework.startup import bootstrap_project
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def synthetic_series(n: int = 2000, channels: int = 5, seed: int = 0, anomalies: bool = True,
@@ -43,3 +51,28 @@ def test_frame() -> pd.DataFrame:
 def make_series():
     """The ``synthetic_series`` factory, for tests that need more series than the two fixtures."""
     return synthetic_series
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """The project's configuration (conf/local left out) copied into ``tmp_path``, the working directory, and
+    bootstrapped; data/ and the MLflow store (``tmp_path/mlflow.db``) land there too. The package itself is the
+    installed one (pip install -e .)."""
+    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
+    (tmp_path / "conf" / "local").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "src").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    bootstrap_project(tmp_path)
+    return tmp_path
+
+
+def mlflow_run(project: Path, name: str) -> mlflow.entities.Run:
+    """The one MLflow run named ``name`` in the project's store."""
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("tsad").experiment_id],
+                              filter_string=f"attributes.run_name = '{name}'")
+    assert len(runs) == 1, f"expected one MLflow run named {name}, got {len(runs)}"
+    return runs[0]

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.framework.startup import bootstrap_project
 
 from tsad import benchmark
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_leaderboard_means_and_spreads_over_seeds():
@@ -36,19 +30,6 @@ def test_seed_parameters_reach_model_and_control():
     params = benchmark.seed_parameters("pca", "swat", 7)
     assert params["datasets"]["swat"]["methods"]["pca"]["model"]["seed"] == 7
     assert params["experiment_defaults"]["evaluation"]["random_control"]["seed"] == 7
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 @pytest.mark.slow

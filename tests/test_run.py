@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,42 +16,20 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import mlflow_run
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
 from tsad.serving import swat_model_input
 from tsad.simulators.swat_plant import simulate_preset
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()  # the package itself is installed (pip install -e .)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def run(project: Path, pipeline: str, preset: str = "tiny") -> None:
     with KedroSession.create(project_path=project, runtime_params={"swat_simulator_preset": preset}) as session:
         session.run(pipeline_names=[pipeline])
-
-
-def run_metrics(project: Path, name: str) -> dict[str, float]:
-    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    experiment = client.get_experiment_by_name("tsad")
-    runs = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{name}'")
-    assert len(runs) == 1, f"expected one MLflow run named {name}"
-    return runs[0].data.metrics
 
 
 def versions(folder: Path) -> dict[str, list[str]]:
@@ -63,7 +40,7 @@ def versions(folder: Path) -> dict[str, list[str]]:
 def test_pca_swat_logs_metrics_and_versions_artifacts(project):
     run(project, "pca_swat")
     run(project, "random_swat")
-    pca, rand = run_metrics(project, "pca_swat"), run_metrics(project, "random_swat")
+    pca, rand = mlflow_run(project, "pca_swat").data.metrics, mlflow_run(project, "random_swat").data.metrics
     for key in ("f1", "pa_f1", "roc_auc", "pr_auc", "oracle_f1", "oracle_pa_f1"):
         assert f"pca.{key}" in pca and f"random.{key}" in rand
     # PCA beats the random control on the simulated plant by a clear ROC-AUC margin.

@@ -5,7 +5,6 @@ folder of per-entity CSVs; a bad file writes nothing; ``env`` decides which data
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import mlflow
@@ -13,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import mlflow_run
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad import settings
 from tsad.config import TsadConfigLoader
@@ -23,19 +22,6 @@ from tsad.pipeline_registry import register_pipelines
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def declare(project: Path, datasets: dict, env: str = "local") -> None:
@@ -47,13 +33,6 @@ def declare(project: Path, datasets: dict, env: str = "local") -> None:
 def run(project: Path, pipeline: str, env: str | None = None, **runtime_params) -> None:
     with KedroSession.create(project_path=project, env=env, runtime_params=runtime_params or None) as session:
         session.run(pipeline_names=[pipeline])
-
-
-def run_record(project: Path, name: str) -> mlflow.entities.Run:
-    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    experiment = client.get_experiment_by_name("tsad")
-    (record,) = client.search_runs([experiment.experiment_id], filter_string=f"attributes.run_name = '{name}'")
-    return record
 
 
 def latest(project: Path, relative: str) -> pd.DataFrame:
@@ -80,7 +59,7 @@ def test_csv_with_timestamps_and_labels_trains_and_registers_pca(project, make_s
         "label": {"column": "Status", "anomaly": ["ALARM"], "normal": ["ok"]}}}})
     run(project, "pca_boiler")
 
-    metrics = run_record(project, "pca_boiler").data.metrics
+    metrics = mlflow_run(project, "pca_boiler").data.metrics
     assert metrics["pca.roc_auc"] > metrics["random_control.roc_auc"] + 0.1, metrics
     raw_test = latest(project, "data/01_raw/boiler/raw_test.parquet")
     assert raw_test.index.name == "timestamp" and raw_test.index[0] == pd.Timestamp("2021-01-02")
@@ -103,7 +82,7 @@ def test_parquet_without_labels_runs_and_flags_new_data(project, make_series):
     run(project, "random_line3")
 
     for name in ("pca_line3", "random_line3"):
-        record = run_record(project, name)
+        record = mlflow_run(project, name)
         assert not any(key.endswith(("f1", "roc_auc")) for key in record.data.metrics), record.data.metrics
     threshold = json.loads(max((project / "data/07_model_output/line3/pca/threshold.json").rglob("*.json"))
                            .read_text())
@@ -138,7 +117,7 @@ def test_a_folder_of_per_entity_csvs_split_by_fraction(project, make_series):
                                 "windowing": {"window": 8}}})
     run(project, "pca_fleet")
 
-    metrics = run_record(project, "pca_fleet").data.metrics
+    metrics = mlflow_run(project, "pca_fleet").data.metrics
     assert {"pca.entity.web-1.roc_auc", "pca.entity.web-2.roc_auc"} <= set(metrics)
     assert metrics["pca.entities_evaluated"] == 2.0 and not any("db-1" in key for key in metrics)
     raw_train = latest(project, "data/01_raw/fleet/raw_train.parquet")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import mlflow
@@ -13,31 +12,22 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad.core import thresholds
 from tsad.pipelines.evaluation.nodes import flag_scores
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    for method in ("transformer", "lstm"):  # one small epoch, so that a run takes seconds (the copy's config only)
-        path = tmp_path / "conf" / "base" / "parameters" / "methods" / f"{method}.yml"
+def project(project):
+    """The shared project, with one small epoch per predictor so that a run takes seconds (the copy's config only)."""
+    for method in ("transformer", "lstm"):
+        path = project / "conf" / "base" / "parameters" / "methods" / f"{method}.yml"
         text = re.sub(r"epochs: \d+", "epochs: 1", path.read_text()).replace("feedforward_size: 2048",
-                                                                             "feedforward_size: 32")
+                                                                            "feedforward_size: 32")
         path.write_text(text.replace("progress: true", "progress: false"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
+    return project
 
 
 def latest(folder: Path) -> Path:

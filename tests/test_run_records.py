@@ -6,34 +6,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from kedro.io import DatasetError
 
 from tsad.connectors.cicids import CICIDS_FEATURES
 from tsad.connectors.kddcup99 import NUMERIC
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def run(project: Path, pipeline: str, data_root: Path) -> None:

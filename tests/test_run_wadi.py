@@ -3,47 +3,23 @@ network's "tiny" preset; and a bad real-format WADI file that stops ingestion wi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 import pytest
+from conftest import mlflow_run
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad.connectors.wadi import WADI_CHANNELS, write_wadi_csv
 from tsad.core.errors import DataFormatError
 from tsad.simulators.wadi_plant import simulate_preset, wadi_preamble
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()  # the package itself is installed (pip install -e .)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def run(project: Path, pipeline: str) -> None:
     with KedroSession.create(project_path=project, runtime_params={"wadi_simulator_preset": "tiny"}) as session:
         session.run(pipeline_names=[pipeline])
-
-
-def run_metrics(project: Path, name: str) -> dict[str, float]:
-    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("tsad").experiment_id],
-                              filter_string=f"attributes.run_name = '{name}'")
-    assert len(runs) == 1, f"expected one MLflow run named {name}"
-    return runs[0].data.metrics
 
 
 def versions(folder: Path) -> dict[str, list[str]]:
@@ -53,7 +29,7 @@ def versions(folder: Path) -> dict[str, list[str]]:
 
 def test_pca_wadi_runs_on_the_simulated_network(project):
     run(project, "pca_wadi")
-    metrics = run_metrics(project, "pca_wadi")
+    metrics = mlflow_run(project, "pca_wadi").data.metrics
     for key in ("f1", "pa_f1", "roc_auc", "pr_auc", "oracle_f1"):
         assert f"pca.{key}" in metrics
     assert metrics["pca.roc_auc"] > 0.6, metrics["pca.roc_auc"]

@@ -15,13 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad.connectors import smd
 from tsad.core.errors import DataFormatError
 from tsad.pipelines.ingestion.entity_nodes import ingest_server_machines
 
-ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = 38
 
 
@@ -246,19 +244,6 @@ def test_missing_interpretation_file_root_or_ambiguous_files(smd_root, tmp_path)
 
 
 # --- end to end through a Kedro session -------------------------------------------------------------------
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def versions(folder: Path) -> dict[str, list[str]]:

@@ -4,21 +4,18 @@ beside stride-60 test windows, and tanogan_nab end to end: both protocols, windo
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import mlflow_run
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from tsad.connectors import nab
 from tsad.pipelines.ingestion.entity_nodes import ingest_nab
 from tsad.pipelines.windowing.nodes import make_fit_windows, make_windows
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_nab(root: Path, rows: int = 600) -> Path:
@@ -63,27 +60,16 @@ def test_training_windows_can_have_their_own_stride(tmp_path):
 
 
 @pytest.mark.slow
-def test_tanogan_nab_logs_both_protocols_side_by_side(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    write_nab(tmp_path / "shared" / "NAB")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
+def test_tanogan_nab_logs_both_protocols_side_by_side(project):
+    write_nab(project / "shared" / "NAB")
     tiny = {"model": {"epochs": 1, "batch_size": 64, "generator_hidden": [4, 4, 8], "discriminator_hidden": 8,
                       "inversion_steps": 5, "device": "cpu", "progress": False}}
-    runtime = {"data_root": str(tmp_path / "shared"),
+    runtime = {"data_root": str(project / "shared"),
                "datasets": {ds: {"methods": {"tanogan": tiny}} for ds in ("nab", "nab_paper")}}
-    with KedroSession.create(project_path=tmp_path, runtime_params=runtime) as session:
+    with KedroSession.create(project_path=project, runtime_params=runtime) as session:
         session.run(pipeline_names=["tanogan_nab"])
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("tsad").experiment_id],
-                              filter_string="attributes.run_name = 'tanogan_nab'")
-    assert len(runs) == 1
-    metrics = runs[0].data.metrics
+    run = mlflow_run(project, "tanogan_nab")
+    metrics = run.data.metrics
     # Ours: training on the leading 15 % of each series, point-wise metrics only.
     for name in ("f1", "roc_auc", "pr_auc", "entity.realTraffic/speed.f1"):
         assert f"tanogan.{name}" in metrics and f"random_control.{name}" in metrics, name
@@ -96,7 +82,8 @@ def test_tanogan_nab_logs_both_protocols_side_by_side(tmp_path, monkeypatch):
     assert "random_control.paper.window_pa_f1" in metrics and "random_control.paper.f1" in metrics
     assert metrics["tanogan.paper.window_count"] == 10  # 600 rows / 60: non-overlapping test windows
     assert metrics["tanogan.f1"] != metrics["tanogan.paper.f1"]
-    artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
-    paper = {a.path for a in client.list_artifacts(runs[0].info.run_id, "paper_protocol")}
+    client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    paper = {a.path for a in client.list_artifacts(run.info.run_id, "paper_protocol")}
     assert {"metrics_table.csv", "evaluation_report.md", "paper_protocol"} <= artifacts
     assert {"paper_protocol/metrics_table.csv", "paper_protocol/evaluation_report.md"} <= paper

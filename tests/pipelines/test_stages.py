@@ -7,9 +7,11 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from tsad.core.errors import DataFormatError
+from tsad.models import registry
 from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template
+from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.training.pipeline import training_template
 from tsad.pipelines.windowing.pipeline import windowing_template
@@ -120,3 +122,20 @@ def test_multi_entity_data_runs_entity_by_entity(train_frame, test_frame, make_s
 def test_entities_must_match(train_frame, test_frame):
     with pytest.raises(DataFormatError, match="entities differ"):
         run_stages(entities({"a": train_frame}), entities({"b": test_frame}))
+
+
+def test_scoring_stride_scores_every_nth_window_and_keeps_one_score_per_row(train_frame, test_frame):
+    out = run_stages(train_frame, test_frame, {**PARAMS, "scoring": {"aggregation": "mean", "stride": "window"}})
+    scores, series = out["scores_test"], out["windows_test"][""]
+    assert scores.index.equals(test_frame.index) and series.stride == 1  # the dataset's windows are unchanged
+    model = registry.from_state(out["detector"]["entities"][""])
+    window = series.window
+    tiles = model.decision_function(series.values[:len(series.values) // window * window].reshape(-1, window,
+                                                                                                 series.values.shape[1]))
+    # Non-overlapping windows: every row of window k carries window k's score.
+    np.testing.assert_allclose(scores["score"].to_numpy()[:len(tiles) * window], np.repeat(tiles, window), rtol=1e-6)
+    every_third = score_series(out["detector"], out["windows_test"], {"stride": 3})
+    assert every_third.index.equals(scores.index) and not np.allclose(every_third["score"], scores["score"])
+    assert out["metrics"]["roc_auc"]["value"] > 0.7
+    with pytest.raises(ValueError, match="scoring.stride must be null, 'window' or a positive integer, got 0"):
+        score_series(out["detector"], out["windows_test"], {"stride": 0})

@@ -14,6 +14,7 @@ import gzip
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,8 @@ def read_table(path: Path, names: Sequence[str], *, skip_lines: int, text_column
     try:
         table = pacsv.read_csv(path, read_options=read_options, convert_options=convert)
     except pa.ArrowInvalid as error:
-        raise _diagnose(path, names, skip_lines, error, encoding=encoding, what=what) from error
+        raise diagnose_csv_error(path, names, {"column_names": names, "skip_rows": skip_lines, "encoding": encoding},
+                                 error, what=what) from error
     if table.num_rows == 0:
         raise DataFormatError(f"{path}: the file has a header but no data rows")
     frame = table.to_pandas(self_destruct=True)  # frees each column once converted
@@ -125,10 +127,18 @@ def read_table(path: Path, names: Sequence[str], *, skip_lines: int, text_column
     return frame
 
 
-def _diagnose(path: Path, names: list[str], skip_lines: int, error: Exception, *, encoding: str,
-              what: str) -> DataFormatError:
-    """Find the line behind a failed read: a row of the wrong width, or a cell that is not a number."""
+def diagnose_csv_error(path: Path, names: list[str], read: dict[str, Any], error: Exception, *, what: str,
+                       parse: pacsv.ParseOptions | None = None, decimal: str = ".") -> DataFormatError:
+    """The line behind a failed CSV read: a row of the wrong width, or a cell that is not a number.
+
+    Args:
+        read: The failed read's ``pyarrow.csv.ReadOptions`` keywords (``column_names``, ``skip_rows``, ``encoding``).
+        what: What the file should be (``"a WADI file"``, ``"CSV"``), for the message.
+        parse: The failed read's parse options (its delimiter); pyarrow's defaults when None.
+        decimal: The file's decimal mark; a cell with a decimal comma is a number when it is ``","``.
+    """
     message = str(error)
+    delimiter = {"delimiter": parse.delimiter} if parse is not None else {}
     if "Expected" in message and "columns, got" in message:
         bad: list[tuple[int | None, int, int]] = []
 
@@ -137,9 +147,8 @@ def _diagnose(path: Path, names: list[str], skip_lines: int, error: Exception, *
                 bad.append((row.number, row.expected_columns, row.actual_columns))
             return "skip"
 
-        pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_lines,
-                                                            encoding=encoding, use_threads=False),
-                       parse_options=pacsv.ParseOptions(invalid_row_handler=keep_first),
+        pacsv.read_csv(path, read_options=pacsv.ReadOptions(**read, use_threads=False),
+                       parse_options=pacsv.ParseOptions(**delimiter, invalid_row_handler=keep_first),
                        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
         if bad:
             number, expected, actual = bad[0]
@@ -150,12 +159,12 @@ def _diagnose(path: Path, names: list[str], skip_lines: int, error: Exception, *
     if found and int(found.group(1)) < len(names):
         column = names[int(found.group(1))]
         cells = pacsv.read_csv(
-            path, read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_lines, encoding=encoding),
+            path, read_options=pacsv.ReadOptions(**read), parse_options=pacsv.ParseOptions(**delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()}),
         ).column(0).to_pandas()
-        row = first_non_number(cells)
+        row = first_non_number(cells.str.replace(",", ".", regex=False) if decimal == "," else cells)
         if row is not None:
-            return DataFormatError(f"{path}: column {column.strip()!r}, line {skip_lines + 1 + row}: "
+            return DataFormatError(f"{path}: column {column.strip()!r}, line {read['skip_rows'] + 1 + row}: "
                                    f"{cells.iloc[row]!r} is not a number")
     return DataFormatError(f"{path}: cannot read as {what}: {message}")
 

@@ -32,7 +32,6 @@ import fnmatch
 import glob
 import logging
 import math
-import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tsad.connectors.delimited import NULL_VALUES, check_file, first_non_number, head_lines
+from tsad.connectors.delimited import NULL_VALUES, check_file, diagnose_csv_error, first_non_number, head_lines
 from tsad.connectors.entities import EntitySource, natural_key, read_selected, select_entities
 from tsad.core.errors import DataFormatError, first_bad_row
 from tsad.core.frames import ENTITY, LABEL, SINGLE, channel_columns, join_entities, validate_typed_frame
@@ -460,7 +459,8 @@ def _read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
             schema = sample.schema
             sample.close()
         except pa.ArrowInvalid as error:
-            raise _diagnose(path, names, read, parse, error, decimal=options.decimal) from error
+            raise diagnose_csv_error(path, names, read, error, what="CSV", parse=parse,
+                                     decimal=options.decimal) from error
         channels = []
         for column in candidates:
             kind = schema.field(column).type
@@ -483,7 +483,8 @@ def _read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
                                convert_options=pacsv.ConvertOptions(column_types=types, include_columns=keep,
                                                                     **convert))
     except pa.ArrowInvalid as error:
-        raise _diagnose(path, names, read, parse, error, decimal=options.decimal) from error
+        raise diagnose_csv_error(path, names, read, error, what="CSV", parse=parse,
+                                     decimal=options.decimal) from error
     frame = table.to_pandas()
     first_line = options.skip_lines + 2
     return _finish(frame, path, columns, channels, left_out, first_line=first_line, spec=spec)
@@ -548,39 +549,6 @@ def _finish(frame: pd.DataFrame, path: Path, columns: _Columns, channels: list[s
     out.attrs = {"source": str(path), "first_line": first_line, "time": columns.time, "label": columns.label,
                  "channels": channels}
     return out
-
-
-def _diagnose(path: Path, names: list[str], read: dict[str, Any], parse: pacsv.ParseOptions, error: Exception, *,
-              decimal: str) -> DataFormatError:
-    """The line behind a failed CSV read: a row of the wrong width, or a cell that is not a number."""
-    message = str(error)
-    if "Expected" in message and "columns, got" in message:
-        bad: list[tuple[int | None, int, int]] = []
-
-        def keep_first(row: pacsv.InvalidRow) -> str:
-            if not bad:
-                bad.append((row.number, row.expected_columns, row.actual_columns))
-            return "skip"
-
-        pacsv.read_csv(path, read_options=pacsv.ReadOptions(**read, use_threads=False),
-                       parse_options=pacsv.ParseOptions(delimiter=parse.delimiter, invalid_row_handler=keep_first),
-                       convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
-        if bad:
-            number, expected, actual = bad[0]
-            return DataFormatError(f"{path}: line {number} has {actual} fields, expected {expected} (the header's)")
-    found = re.search(r"CSV column #(\d+)", message)
-    if found and int(found.group(1)) < len(names):
-        column = names[int(found.group(1))]
-        cells = pacsv.read_csv(path, read_options=pacsv.ReadOptions(**read), parse_options=parse,
-                               convert_options=pacsv.ConvertOptions(include_columns=[column],
-                                                                    column_types={column: pa.string()}),
-                               ).column(0).to_pandas()
-        text = cells.str.replace(",", ".", regex=False) if decimal == "," else cells
-        row = first_non_number(text)
-        if row is not None:
-            return DataFormatError(f"{path}: column {column!r}, line {read['skip_rows'] + 1 + row}: "
-                                   f"{cells.iloc[row]!r} is not a number")
-    return DataFormatError(f"{path}: cannot read as CSV: {message}")
 
 
 def _where(first_line: int | None, row: int) -> str:

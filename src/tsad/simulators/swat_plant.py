@@ -21,15 +21,28 @@ toggled pumps and valves), and multi-point and multi-stage combinations.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from tsad.connectors.swat import SWAT_ACTUATORS, SWAT_STAGES, SWAT_TAGS
+from tsad.simulators.attacks import (
+    Manipulation,
+    PlannedAttack,
+    Scenario,
+    Template,
+    apply_overrides,
+    attack_mask,
+    attack_table,
+    constant,
+    file_gap,
+    force,
+    loop_overrides,
+    plan_attack,
+    schedule,
+)
 from tsad.simulators.signals import first_order_lag, idle_flow, ou_drift, transport_delay
 
 IDLE_FLOW = 1e-4  # idle flow meters read at least 1e-4 m³/h, so the CSV holds no scientific notation
@@ -115,6 +128,9 @@ _LOOP_SENSORS = ("LIT101", "LIT301", "LIT401", "DPIT301", "FIT401")
 _LOOP_ACTUATORS = ("MV101", "P101", "P102", "MV201", "P302", "UV401", "P501", "MV303")
 _LEVEL_SLOTS = 3  # the first three loop sensors keep a history, so they can be replayed or frozen
 
+# Attacks hold a forced or toggled actuator in a state per second of their window.
+_Plan = list[PlannedAttack[np.ndarray]]
+
 
 @dataclass(frozen=True)
 class SimulatedPlant:
@@ -136,161 +152,109 @@ class SimulatedPlant:
     attacks: pd.DataFrame
 
 
-@dataclass(frozen=True)
-class _Manipulation:
-    """What an attacker does to one tag.
-
-    ``mode`` is one of: ``constant`` (report ``value``), ``offset`` (add ``value``), ``ramp`` (add
-    ``value`` per second), ``noise`` (add noise of std ``value``), ``replay`` (report the reading of
-    ``value`` seconds earlier), ``freeze`` (report the last reading before the attack), ``force`` (hold the
-    actuator in state ``value``) and ``toggle`` (switch the pump every ``value`` seconds).
-    """
-
-    tag: str
-    mode: str
-    value: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Template:
-    """One scenario of the attack list; ``build(rng, duration)`` returns the manipulations and a description."""
-
-    kind: str
-    intent: str
-    min_s: int  # duration range at SWaT scale; rescaled to the preset's attack budget
-    max_s: int
-    build: Callable[[np.random.Generator, int], tuple[tuple[_Manipulation, ...], str]]
-
-
-@dataclass
-class _PlannedAttack:
-    """An attack placed on the simulation clock, with its manipulations materialised over the window."""
-
-    template: _Template
-    start: int  # loop step of the first attack row
-    duration: int
-    description: str
-    manipulations: tuple[_Manipulation, ...]
-    # tag -> (gain, offset, source step): reported = gain * measured[source] + offset, per window second
-    sensors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    forces: dict[str, np.ndarray] = field(default_factory=dict)  # actuator -> forced state per second
-
-    @property
-    def window(self) -> slice:
-        return slice(self.start, self.start + self.duration)
-
-
-def _constant(tag: str, value: float) -> _Manipulation:
-    return _Manipulation(tag, "constant", value)
-
-
-def _force(tag: str, state: int) -> _Manipulation:
-    return _Manipulation(tag, "force", state)
-
-
-def _templates() -> tuple[_Template, ...]:
+def _templates() -> tuple[Template, ...]:
     """The scenarios, modelled on SWaT's ``List_of_attacks_Final`` (durations in seconds at SWaT scale)."""
 
-    def mv101_open(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_force("MV101", VALVE_OPEN),), "Open MV-101 (forced)"
+    def mv101_open(rng: np.random.Generator, n: int) -> Scenario:
+        return (force("MV101", VALVE_OPEN),), "Open MV-101 (forced)"
 
-    def p102_start(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_force("P102", PUMP_ON),), "Turn on P-102 (standby transfer pump)"
+    def p102_start(rng: np.random.Generator, n: int) -> Scenario:
+        return (force("P102", PUMP_ON),), "Turn on P-102 (standby transfer pump)"
 
-    def lit101_ramp(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit101_ramp(rng: np.random.Generator, n: int) -> Scenario:
         rate = round(float(rng.uniform(0.8, 1.2)), 2)
-        return (_Manipulation("LIT101", "ramp", rate),), f"Increase LIT-101 by {rate} mm every second"
+        return (Manipulation("LIT101", "ramp", rate),), f"Increase LIT-101 by {rate} mm every second"
 
-    def ait202_six(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_constant("AIT202", 6.0),), "Set value of AIT-202 as 6"
+    def ait202_six(rng: np.random.Generator, n: int) -> Scenario:
+        return (constant("AIT202", 6.0),), "Set value of AIT-202 as 6"
 
-    def lit301_above_hh(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit301_above_hh(rng: np.random.Generator, n: int) -> Scenario:
         level = round(float(rng.uniform(1_060, 1_095)), 1)
-        return (_constant("LIT301", level),), f"Set value of LIT-301 above HH ({level} mm)"
+        return (constant("LIT301", level),), f"Set value of LIT-301 above HH ({level} mm)"
 
-    def dpit301_high(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def dpit301_high(rng: np.random.Generator, n: int) -> Scenario:
         dp = round(float(rng.uniform(40.5, 45.0)), 2)
-        return (_constant("DPIT301", dp),), f"Set value of DPIT-301 > 40 kPa ({dp})"
+        return (constant("DPIT301", dp),), f"Set value of DPIT-301 > 40 kPa ({dp})"
 
-    def fit401_zero(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_constant("FIT401", 0.0),), "Set value of FIT-401 as 0"
+    def fit401_zero(rng: np.random.Generator, n: int) -> Scenario:
+        return (constant("FIT401", 0.0),), "Set value of FIT-401 as 0"
 
-    def mv303_close(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_force("MV303", VALVE_CLOSED),), "Close MV-303 (forced)"
+    def mv303_close(rng: np.random.Generator, n: int) -> Scenario:
+        return (force("MV303", VALVE_CLOSED),), "Close MV-303 (forced)"
 
-    def ait504_raise(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def ait504_raise(rng: np.random.Generator, n: int) -> Scenario:
         bias = round(float(rng.uniform(3.0, 6.0)), 1)
-        return (_Manipulation("AIT504", "offset", bias),), f"Raise AIT-504 by {bias} uS/cm"
+        return (Manipulation("AIT504", "offset", bias),), f"Raise AIT-504 by {bias} uS/cm"
 
-    def p101_lit101(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return ((_force("P101", PUMP_ON), _force("MV201", VALVE_OPEN), _constant("LIT101", 700.0)),
+    def p101_lit101(rng: np.random.Generator, n: int) -> Scenario:
+        return ((force("P101", PUMP_ON), force("MV201", VALVE_OPEN), constant("LIT101", 700.0)),
                 "Keep P-101 on and MV-201 open; set value of LIT-101 as 700 mm")
 
-    def uv401_ait502_p501(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def uv401_ait502_p501(rng: np.random.Generator, n: int) -> Scenario:
         orp = round(float(rng.uniform(140.0, 150.0)), 1)
-        return ((_force("UV401", PUMP_OFF), _constant("AIT502", orp), _force("P501", PUMP_ON)),
+        return ((force("UV401", PUMP_OFF), constant("AIT502", orp), force("P501", PUMP_ON)),
                 f"Stop UV-401; set value of AIT-502 as {orp}; keep P-501 on")
 
-    def pump_swap(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_force("P101", PUMP_OFF), _force("P102", PUMP_ON)), "Turn P-101 off and P-102 on"
+    def pump_swap(rng: np.random.Generator, n: int) -> Scenario:
+        return (force("P101", PUMP_OFF), force("P102", PUMP_ON)), "Turn P-101 off and P-102 on"
 
-    def lit401_low(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit401_low(rng: np.random.Generator, n: int) -> Scenario:
         level = round(float(rng.uniform(600, 700)), 1)
-        return (_constant("LIT401", level),), f"Set value of LIT-401 as {level} mm"
+        return (constant("LIT401", level),), f"Set value of LIT-401 as {level} mm"
 
-    def lit101_replay(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit101_replay(rng: np.random.Generator, n: int) -> Scenario:
         lag = int(n * rng.uniform(1.2, 2.0))
-        return (_Manipulation("LIT101", "replay", lag),), f"Replay LIT-101 readings from {lag} s earlier"
+        return (Manipulation("LIT101", "replay", lag),), f"Replay LIT-101 readings from {lag} s earlier"
 
-    def fit101_replay(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def fit101_replay(rng: np.random.Generator, n: int) -> Scenario:
         lag = int(n * rng.uniform(1.2, 2.0))
-        return (_Manipulation("FIT101", "replay", lag),), f"Replay FIT-101 readings from {lag} s earlier"
+        return (Manipulation("FIT101", "replay", lag),), f"Replay FIT-101 readings from {lag} s earlier"
 
-    def lit401_noise(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit401_noise(rng: np.random.Generator, n: int) -> Scenario:
         std = round(float(rng.uniform(25.0, 45.0)), 1)
-        return (_Manipulation("LIT401", "noise", std),), f"Inject noise of {std} mm into LIT-401"
+        return (Manipulation("LIT401", "noise", std),), f"Inject noise of {std} mm into LIT-401"
 
-    def lit301_freeze(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (_Manipulation("LIT301", "freeze"),), "Freeze LIT-301 at its last reading"
+    def lit301_freeze(rng: np.random.Generator, n: int) -> Scenario:
+        return (Manipulation("LIT301", "freeze"),), "Freeze LIT-301 at its last reading"
 
-    def p302_toggle(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def p302_toggle(rng: np.random.Generator, n: int) -> Scenario:
         period = int(rng.integers(10, 31))
-        return (_Manipulation("P302", "toggle", period),), f"Toggle P-302 every {period} s"
+        return (Manipulation("P302", "toggle", period),), f"Toggle P-302 every {period} s"
 
-    def lit301_lit401(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
+    def lit301_lit401(rng: np.random.Generator, n: int) -> Scenario:
         low, high = round(float(rng.uniform(120, 200)), 1), round(float(rng.uniform(1_060, 1_095)), 1)
-        return ((_constant("LIT301", low), _constant("LIT401", high)),
+        return ((constant("LIT301", low), constant("LIT401", high)),
                 f"Set value of LIT-301 as {low} mm (below LL) and LIT-401 as {high} mm (above HH)")
 
-    def dosing_stop(rng: np.random.Generator, n: int) -> tuple[tuple[_Manipulation, ...], str]:
-        return (tuple(_force(p, PUMP_OFF) for p in ("P203", "P204", "P205", "P206")),
+    def dosing_stop(rng: np.random.Generator, n: int) -> Scenario:
+        return (tuple(force(p, PUMP_OFF) for p in ("P203", "P204", "P205", "P206")),
                 "Turn off the acid and hypochlorite dosing pumps P-203 to P-206")
 
     return (
-        _Template("actuator_force", "Tank T101 overflow", 900, 2_400, mv101_open),
-        _Template("actuator_force", "Pipe burst: extra transfer flow into T301", 300, 1_200, p102_start),
-        _Template("stealth_ramp", "Tank T101 underflow; damage P-101", 300, 900, lit101_ramp),
-        _Template("sensor_constant", "P-203 stops dosing acid; water quality changes", 300, 1_200, ait202_six),
-        _Template("sensor_constant", "P-101 stops; tank T301 underflow; damage P-302", 600, 1_800,
-                  lit301_above_hh),
-        _Template("sensor_constant", "Backwash started again and again; normal operation stops", 300, 1_200,
-                  dpit301_high),
-        _Template("sensor_constant", "UV-401 shuts down and P-501 stops", 300, 1_200, fit401_zero),
-        _Template("actuator_force", "Halt the UF backwash", 600, 2_400, mv303_close),
-        _Template("sensor_offset", "RO permeate reported off-spec", 300, 1_200, ait504_raise),
-        _Template("multi_point", "Tank T101 underflow; tank T301 overflow", 600, 1_800, p101_lit101),
-        _Template("multi_stage", "Chlorinated water reaches the RO membrane", 300, 1_200, uv401_ait502_p501),
-        _Template("actuator_swap", "Hidden switch to the standby transfer pump", 300, 1_200, pump_swap),
-        _Template("sensor_constant", "P-302 keeps filling; tank T401 overflow", 600, 1_800, lit401_low),
-        _Template("replay", "T101 inlet controlled on stale readings; overflow or underflow hidden", 600, 1_800,
-                  lit101_replay),
-        _Template("replay", "Hide the inflow to T101", 300, 1_200, fit101_replay),
-        _Template("noise_injection", "Chatter of P-302 and the RO train; pump wear", 300, 900, lit401_noise),
-        _Template("sensor_freeze", "P-101 control stuck; tank T301 overflow or underflow", 600, 1_800,
-                  lit301_freeze),
-        _Template("actuator_toggle", "UF feed pump wear; UF flow disturbed", 200, 900, p302_toggle),
-        _Template("multi_stage", "P-302 stops; tank T301 overflow; tank T401 drained", 600, 1_800, lit301_lit401),
-        _Template("multi_point", "pH and ORP leave their band", 600, 1_800, dosing_stop),
+        Template("actuator_force", "Tank T101 overflow", 900, 2_400, mv101_open),
+        Template("actuator_force", "Pipe burst: extra transfer flow into T301", 300, 1_200, p102_start),
+        Template("stealth_ramp", "Tank T101 underflow; damage P-101", 300, 900, lit101_ramp),
+        Template("sensor_constant", "P-203 stops dosing acid; water quality changes", 300, 1_200, ait202_six),
+        Template("sensor_constant", "P-101 stops; tank T301 underflow; damage P-302", 600, 1_800,
+                 lit301_above_hh),
+        Template("sensor_constant", "Backwash started again and again; normal operation stops", 300, 1_200,
+                 dpit301_high),
+        Template("sensor_constant", "UV-401 shuts down and P-501 stops", 300, 1_200, fit401_zero),
+        Template("actuator_force", "Halt the UF backwash", 600, 2_400, mv303_close),
+        Template("sensor_offset", "RO permeate reported off-spec", 300, 1_200, ait504_raise),
+        Template("multi_point", "Tank T101 underflow; tank T301 overflow", 600, 1_800, p101_lit101),
+        Template("multi_stage", "Chlorinated water reaches the RO membrane", 300, 1_200, uv401_ait502_p501),
+        Template("actuator_swap", "Hidden switch to the standby transfer pump", 300, 1_200, pump_swap),
+        Template("sensor_constant", "P-302 keeps filling; tank T401 overflow", 600, 1_800, lit401_low),
+        Template("replay", "T101 inlet controlled on stale readings; overflow or underflow hidden", 600, 1_800,
+                 lit101_replay),
+        Template("replay", "Hide the inflow to T101", 300, 1_200, fit101_replay),
+        Template("noise_injection", "Chatter of P-302 and the RO train; pump wear", 300, 900, lit401_noise),
+        Template("sensor_freeze", "P-101 control stuck; tank T301 overflow or underflow", 600, 1_800,
+                 lit301_freeze),
+        Template("actuator_toggle", "UF feed pump wear; UF flow disturbed", 200, 900, p302_toggle),
+        Template("multi_stage", "P-302 stops; tank T301 overflow; tank T401 drained", 600, 1_800, lit301_lit401),
+        Template("multi_point", "pH and ORP leave their band", 600, 1_800, dosing_stop),
     )
 
 
@@ -321,8 +285,7 @@ def simulate_swat_plant(n_normal: int, n_attack: int, seed: int, *, n_attacks: i
         raise ValueError(f"n_attack={n_attack} rows are too few for {n_attacks} attacks (need 100 rows each)")
 
     rng = np.random.default_rng(seed)
-    normal_end = NORMAL_START + pd.Timedelta(seconds=n_normal)
-    gap = int(min(max((ATTACK_START - normal_end).total_seconds(), 0), MAX_GAP_S))
+    gap = file_gap(NORMAL_START, n_normal, ATTACK_START, MAX_GAP_S)
     attack_offset = WARMUP_S + n_normal + gap
     n_steps = attack_offset + n_attack
     # Wall-clock seconds since midnight of the first normal day, for daily cycles and dosing rotation.
@@ -339,8 +302,7 @@ def simulate_swat_plant(n_normal: int, n_attack: int, seed: int, *, n_attacks: i
     normal_rows = slice(WARMUP_S, WARMUP_S + n_normal)
     attack_rows = slice(attack_offset, n_steps)
     labels = np.full(n_attack, NORMAL_LABEL, dtype=object)
-    for attack in plan:
-        labels[attack.start - attack_offset: attack.start - attack_offset + attack.duration] = ATTACK_LABEL
+    labels[attack_mask(plan, attack_offset, n_attack)] = ATTACK_LABEL
     typo_attack = plan[int(rng.integers(len(plan)))]
     typo_rows = int(np.clip(typo_attack.duration // 20, 2, 15))
     typo_from = typo_attack.start - attack_offset + (typo_attack.duration - typo_rows) // 2
@@ -349,7 +311,7 @@ def simulate_swat_plant(n_normal: int, n_attack: int, seed: int, *, n_attacks: i
     return SimulatedPlant(
         normal=_frame(reported, normal_rows, NORMAL_START, np.full(n_normal, NORMAL_LABEL, dtype=object)),
         attack=_frame(reported, attack_rows, ATTACK_START, labels),
-        attacks=_attack_table(plan, attack_offset),
+        attacks=attack_table(plan, attack_offset, ATTACK_START, point_name=_hyphenated, stages=SWAT_STAGES),
     )
 
 
@@ -381,7 +343,7 @@ def simulate_preset(preset: str = "default", seed: int = 2015, **overrides: obje
 
 
 def _plan_attacks(rng: np.random.Generator, n_attack: int, n_attacks: int, attack_fraction: float,
-                  attack_offset: int) -> list[_PlannedAttack]:
+                  attack_offset: int) -> _Plan:
     """Pick scenarios (every kind before repeats), durations and start times, and materialise them."""
     templates = _templates()
     by_kind: dict[str, list[int]] = {}
@@ -395,92 +357,22 @@ def _plan_attacks(rng: np.random.Generator, n_attack: int, n_attacks: int, attac
         order += list(rng.permutation(len(templates)))
     chosen = [templates[i] for i in order[:n_attacks]]
 
-    # Durations: log-uniform in each scenario's range, rescaled to the attack budget.
-    raw = np.exp([rng.uniform(math.log(t.min_s), math.log(t.max_s)) for t in chosen])
     budget = attack_fraction * n_attack
-    min_duration = max(10, int(0.2 * budget / n_attacks))
-    durations = np.maximum(np.round(raw * budget / raw.sum()), min_duration).astype(int)
-
-    # Gaps: a lead-in, and after each attack time for its effects to fade, then the rest spread at random.
-    free = n_attack - int(durations.sum())
-    lead = int(0.03 * n_attack)
-    recovery = np.ceil(0.5 * durations).astype(int)
-    spare = free - lead - int(recovery.sum())
-    if spare < 0:
-        raise ValueError(f"n_attack={n_attack} rows cannot hold {n_attacks} attacks on {attack_fraction:.0%} of rows")
-    shares = rng.dirichlet(np.full(n_attacks + 1, 2.0))
-    extra = np.floor(shares * spare).astype(int)
-    starts = []
-    position = lead + extra[0]
-    for i, duration in enumerate(durations):
-        starts.append(position)
-        position += int(duration) + int(recovery[i]) + int(extra[i + 1])
-
-    plan = []
-    for template, start, duration in zip(chosen, starts, durations, strict=True):
-        manipulations, description = template.build(rng, int(duration))
-        attack = _PlannedAttack(template, attack_offset + int(start), int(duration), description, manipulations)
-        _materialise(rng, attack)
-        plan.append(attack)
-    return plan
+    placed = schedule(rng, chosen, n_attack, attack_fraction, min_duration=max(10, int(0.2 * budget / n_attacks)),
+                      recovery_share=0.5)
+    # The loop keeps a history only for levels; flows and pressures it reads must not look back.
+    return [plan_attack(rng, template, attack_offset + start, duration, forced=_forced_states,
+                        force_modes={"force", "toggle"}, no_history=_LOOP_SENSORS[_LEVEL_SLOTS:])
+            for template, (start, duration) in zip(chosen, placed, strict=True)]
 
 
-def _materialise(rng: np.random.Generator, attack: _PlannedAttack) -> None:
-    """Turn the attack's manipulations into per-second override arrays over its window."""
-    seconds = np.arange(attack.duration)
-    steps = attack.start + seconds
-    for m in attack.manipulations:
-        if m.mode in {"force", "toggle"}:
-            if m.mode == "force":
-                states = np.full(attack.duration, int(m.value), dtype=np.int64)
-            else:  # starts by switching the pump off, then alternates
-                states = np.where((seconds // int(m.value)) % 2 == 0, PUMP_OFF, PUMP_ON).astype(np.int64)
-            attack.forces[m.tag] = states
-            continue
-        gain = np.ones(attack.duration)
-        offset = np.zeros(attack.duration)
-        source = steps.copy()
-        if m.mode == "constant":
-            gain[:] = 0.0
-            offset[:] = m.value
-        elif m.mode == "offset":
-            offset[:] = m.value
-        elif m.mode == "ramp":
-            offset = m.value * (seconds + 1.0)
-        elif m.mode == "noise":
-            offset = rng.normal(0.0, m.value, attack.duration)
-        elif m.mode == "replay":
-            source = steps - int(m.value)
-        elif m.mode == "freeze":
-            source[:] = attack.start - 1
-        else:
-            raise ValueError(f"unknown manipulation mode {m.mode!r}")
-        # The loop keeps a history only for levels; flows and pressures it reads must not look back.
-        if m.tag in _LOOP_SENSORS[_LEVEL_SLOTS:] and m.mode in {"replay", "freeze"}:
-            raise ValueError(f"{m.tag} cannot be replayed or frozen inside the control loop")
-        attack.sensors[m.tag] = (gain, offset, source)
-
-
-def _attack_table(plan: list[_PlannedAttack], attack_offset: int) -> pd.DataFrame:
-    rows = []
-    for number, attack in enumerate(plan, start=1):
-        start_row = attack.start - attack_offset
-        tags = list(dict.fromkeys(m.tag for m in attack.manipulations))
-        stages = sorted({stage for stage, stage_tags in SWAT_STAGES.items() for t in tags if t in stage_tags})
-        rows.append({
-            "number": number,
-            "kind": attack.template.kind,
-            "start": ATTACK_START + pd.Timedelta(seconds=start_row),
-            "end": ATTACK_START + pd.Timedelta(seconds=start_row + attack.duration - 1),
-            "points": ", ".join(_hyphenated(t) for t in tags),
-            "stages": ", ".join(stages),
-            "description": attack.description,
-            "intent": attack.template.intent,
-            "start_row": start_row,
-            "end_row": start_row + attack.duration - 1,
-            "duration_s": attack.duration,
-        })
-    return pd.DataFrame(rows)
+def _forced_states(m: Manipulation, seconds: np.ndarray) -> np.ndarray:
+    """The actuator's state per second of the window: ``force`` holds it in state ``m.value``, ``toggle``
+    switches the pump every ``m.value`` seconds."""
+    if m.mode == "force":
+        return np.full(len(seconds), int(m.value), dtype=np.int64)
+    # A toggle starts by switching the pump off, then alternates.
+    return np.where((seconds // int(m.value)) % 2 == 0, PUMP_OFF, PUMP_ON).astype(np.int64)
 
 
 def _hyphenated(tag: str) -> str:
@@ -491,7 +383,7 @@ def _hyphenated(tag: str) -> str:
 # ---------------------------------------------------------------------------------------- control loop
 
 
-def _run_control_loop(rng: np.random.Generator, n_steps: int, plan: list[_PlannedAttack]) -> dict[str, np.ndarray]:
+def _run_control_loop(rng: np.random.Generator, n_steps: int, plan: _Plan) -> dict[str, np.ndarray]:
     """Run the PLC and tank balances second by second.
 
     Only the states that carry over time live here, as plain floats and ints; the flows' drifts and noise
@@ -510,17 +402,9 @@ def _run_control_loop(rng: np.random.Generator, n_steps: int, plan: list[_Planne
     noise101, noise301, noise401 = (ou_drift(rng, n_steps, 0.12, 50).tolist() for _ in range(3))
 
     # Per step: index of the running attack or -1; per attack: its loop-relevant overrides as lists.
-    active = np.full(n_steps, -1, dtype=np.int64)
-    loop_sensors: list[list[tuple[int, list[float], list[float], list[int]]]] = []
-    loop_forces: list[list[tuple[int, list[int]]]] = []
-    starts: list[int] = []
-    for k, attack in enumerate(plan):
-        active[attack.window] = k
-        starts.append(attack.start)
-        loop_sensors.append([(_LOOP_SENSORS.index(tag), g.tolist(), o.tolist(), s.tolist())
-                             for tag, (g, o, s) in attack.sensors.items() if tag in _LOOP_SENSORS])
-        loop_forces.append([(_LOOP_ACTUATORS.index(tag), states.tolist())
-                            for tag, states in attack.forces.items() if tag in _LOOP_ACTUATORS])
+    active, starts, loop_sensors = loop_overrides(plan, n_steps, _LOOP_SENSORS)
+    loop_forces = [[(_LOOP_ACTUATORS.index(tag), states.tolist()) for tag, states in attack.forces.items()
+                    if tag in _LOOP_ACTUATORS] for attack in plan]
     active_list = active.tolist()
 
     # Initial state, mid-band.
@@ -739,7 +623,7 @@ def _run_control_loop(rng: np.random.Generator, n_steps: int, plan: list[_Planne
 
 
 def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: np.ndarray,
-                 plan: list[_PlannedAttack]) -> dict[str, np.ndarray]:
+                 plan: _Plan) -> dict[str, np.ndarray]:
     """Compute every tag's measured value (before sensor spoofing) from the loop's states, vectorised."""
     n = len(clock)
     tags: dict[str, np.ndarray] = {t: loop[t] for t in (
@@ -790,7 +674,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     # The PLC stops acid dosing when AIT202 *reads* below the interlock, so a spoofed pH cuts the acid.
     ph_base = 8.40 + ou_drift(rng, n, 0.04, 3 * 3_600) + rng.normal(0, 0.002, n)
     acid_on = (tags["P203"] == PUMP_ON) | (tags["P204"] == PUMP_ON)
-    blocked = _apply_overrides("AIT202", ph(acid_on), plan) < PH_LOW_INTERLOCK
+    blocked = apply_overrides("AIT202", ph(acid_on), plan) < PH_LOW_INTERLOCK
     for pump in ("P203", "P204"):
         tags[pump] = np.where(blocked, PUMP_OFF, tags[pump])
     acid_on &= ~blocked
@@ -838,7 +722,7 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], clock: n
     return tags
 
 
-def _apply_post_loop_forces(tags: dict[str, np.ndarray], plan: list[_PlannedAttack]) -> None:
+def _apply_post_loop_forces(tags: dict[str, np.ndarray], plan: _Plan) -> None:
     """Overwrite the forced states of actuators derived after the loop (the loop applied its own)."""
     for attack in plan:
         for tag, states in attack.forces.items():
@@ -847,20 +731,8 @@ def _apply_post_loop_forces(tags: dict[str, np.ndarray], plan: list[_PlannedAtta
                 tags[tag][attack.window] = states
 
 
-def _apply_overrides(tag: str, measured: np.ndarray, plan: list[_PlannedAttack]) -> np.ndarray:
-    """What the tag reports: the measured values with every attack's spoof of that tag applied."""
-    reported = measured
-    for attack in plan:
-        if tag in attack.sensors:
-            if reported is measured:
-                reported = measured.copy()
-            gain, offset, source = attack.sensors[tag]
-            reported[attack.window] = gain * measured[source] + offset
-    return reported
-
-
-def _apply_sensor_attacks(measured: dict[str, np.ndarray], plan: list[_PlannedAttack]) -> dict[str, np.ndarray]:
-    return {tag: _apply_overrides(tag, measured[tag], plan) for tag in SWAT_TAGS}
+def _apply_sensor_attacks(measured: dict[str, np.ndarray], plan: _Plan) -> dict[str, np.ndarray]:
+    return {tag: apply_overrides(tag, measured[tag], plan) for tag in SWAT_TAGS}
 
 
 def _frame(tags: dict[str, np.ndarray], rows: slice, start: pd.Timestamp, labels: np.ndarray) -> pd.DataFrame:

@@ -31,12 +31,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from tsad.connectors.wadi import WADI_A1_ATTACKS, WADI_EMPTY_TAGS, WADI_TAGS
+from tsad.simulators.attacks import (
+    Manipulation,
+    PlannedAttack,
+    Scenario,
+    Template,
+    apply_overrides,
+    attack_mask,
+    attack_table,
+    constant,
+    file_gap,
+    force,
+    loop_overrides,
+    plan_attack,
+    schedule,
+)
 from tsad.simulators.signals import first_order_lag, idle_flow, ou_drift, transport_delay
 
 IDLE_FLOW = 1e-3  # reading of a flow meter on a stopped line
@@ -127,45 +142,6 @@ class SimulatedWadi:
     attacks: pd.DataFrame
 
 
-@dataclass(frozen=True)
-class _Manipulation:
-    """What an attacker does to one tag.
-
-    ``mode``: ``constant`` (report ``value``), ``offset`` (add ``value``), ``ramp`` (add ``value`` per
-    second), ``noise`` (add noise of std ``value``), ``replay`` (report the reading of ``value`` seconds
-    earlier), ``freeze`` (report the last reading before the attack) or ``force`` (hold an actuator state,
-    valve opening or set point at ``value``: the plant acts on it and the file reports it).
-    """
-
-    tag: str
-    mode: str
-    value: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Template:
-    kind: str
-    intent: str
-    min_s: int  # duration range at A1 scale; rescaled to the preset's attack budget
-    max_s: int
-    build: Callable[[np.random.Generator], tuple[tuple[_Manipulation, ...], str]]
-
-
-@dataclass
-class _PlannedAttack:
-    template: _Template
-    start: int  # loop step of the first attack row
-    duration: int
-    description: str
-    manipulations: tuple[_Manipulation, ...]
-    sensors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    forces: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def window(self) -> slice:
-        return slice(self.start, self.start + self.duration)
-
-
 # Sensors the PLC reads inside the loop (the three levels keep a history so they can be frozen or replayed).
 _LOOP_SENSORS = ("1_LT_001_PV", "2_LT_002_PV", "3_LT_001_PV", "2_PIC_003_PV")
 _LEVEL_SLOTS = 3
@@ -176,77 +152,78 @@ _LOOP_FORCES = ("1_MV_001_STATUS", "2_MV_003_STATUS", "2_P_003_STATUS", "2_P_004
                 *(f"2_SV_{c}_STATUS" for c in _CONSUMER_IDS), *(f"2_FIC_{c}_SP" for c in _CONSUMER_IDS))
 _POST_LOOP_FORCES = ("1_P_006_STATUS",)
 
+# Attacks ``force`` an actuator state, valve opening or set point to one value for their whole window: the
+# plant acts on it and the file reports it.
+_Plan = list[PlannedAttack[float]]
 
-def _templates() -> tuple[_Template, ...]:
+
+def _templates() -> tuple[Template, ...]:
     """Fifteen scenarios modelled on the kinds of WADI's attack description (durations in s at A1 scale)."""
 
-    def force(tag: str, value: float) -> _Manipulation:
-        return _Manipulation(tag, "force", value)
+    def fixed(manipulations: tuple[Manipulation, ...], text: str) -> Callable[[np.random.Generator, int], Scenario]:
+        return lambda rng, n: (manipulations, text)
 
-    def fixed(manipulations: tuple[_Manipulation, ...], text: str) -> Callable:
-        return lambda rng: (manipulations, text)
-
-    def lt002_low(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def lt002_low(rng: np.random.Generator, n: int) -> Scenario:
         level = round(float(rng.uniform(15, 30)), 1)
-        return (_Manipulation("2_LT_002_PV", "constant", level),), f"Set 2_LT_002 to {level} %"
+        return (constant("2_LT_002_PV", level),), f"Set 2_LT_002 to {level} %"
 
-    def ait001_offset(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def ait001_offset(rng: np.random.Generator, n: int) -> Scenario:
         bias = round(float(rng.uniform(30, 60)), 1)
-        return (_Manipulation("1_AIT_001_PV", "offset", bias),), f"Raise 1_AIT_001 by {bias} uS/cm"
+        return (Manipulation("1_AIT_001_PV", "offset", bias),), f"Raise 1_AIT_001 by {bias} uS/cm"
 
-    def pic_sp(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def pic_sp(rng: np.random.Generator, n: int) -> Scenario:
         value = round(float(rng.choice([rng.uniform(0.35, 0.5), rng.uniform(1.0, 1.2)])), 2)
         return (force("2_PIC_003_SP", value),), f"Change the 2_PIC_003 set point to {value} bar"
 
-    def fic_sp(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def fic_sp(rng: np.random.Generator, n: int) -> Scenario:
         consumer = str(rng.choice(_CONSUMER_IDS))
         return (force(f"2_FIC_{consumer}_SP", 1.5),), f"Set 2_FIC_{consumer} set point to 1.5 m3/h"
 
-    def sv_open(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def sv_open(rng: np.random.Generator, n: int) -> Scenario:
         consumer = str(rng.choice(_CONSUMER_IDS))
         return (force(f"2_SV_{consumer}_STATUS", OPEN),), f"Open 2_SV_{consumer} (forced)"
 
-    def lt001_high(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def lt001_high(rng: np.random.Generator, n: int) -> Scenario:
         level = round(float(rng.uniform(82, 90)), 1)
-        return (_Manipulation("1_LT_001_PV", "constant", level),), f"Set 1_LT_001 to {level} %"
+        return (constant("1_LT_001_PV", level),), f"Set 1_LT_001 to {level} %"
 
-    def lt301_ramp(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def lt301_ramp(rng: np.random.Generator, n: int) -> Scenario:
         rate = round(float(rng.uniform(-0.05, -0.03)), 3)
-        return (_Manipulation("3_LT_001_PV", "ramp", rate),), f"Lower 3_LT_001 by {-rate} % every second"
+        return (Manipulation("3_LT_001_PV", "ramp", rate),), f"Lower 3_LT_001 by {-rate} % every second"
 
-    def fit002_replay(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def fit002_replay(rng: np.random.Generator, n: int) -> Scenario:
         lag = int(rng.integers(1_800, 3_600))
-        return (_Manipulation("2_FIT_002_PV", "replay", lag),), f"Replay 2_FIT_002 readings from {lag} s earlier"
+        return (Manipulation("2_FIT_002_PV", "replay", lag),), f"Replay 2_FIT_002 readings from {lag} s earlier"
 
-    def pit_noise(rng: np.random.Generator) -> tuple[tuple[_Manipulation, ...], str]:
+    def pit_noise(rng: np.random.Generator, n: int) -> Scenario:
         std = round(float(rng.uniform(0.05, 0.1)), 3)
-        return (_Manipulation("2_PIT_003_PV", "noise", std),), f"Inject noise of {std} bar into 2_PIT_003"
+        return (Manipulation("2_PIT_003_PV", "noise", std),), f"Inject noise of {std} bar into 2_PIT_003"
 
     return (
-        _Template("actuator_force", "Raw-water tank overflow", 900, 1_600, fixed(
+        Template("actuator_force", "Raw-water tank overflow", 900, 1_600, fixed(
             (force("1_MV_001_STATUS", OPEN),), "Open 1_MV_001 (forced)")),
-        _Template("sensor_constant", "Inflow to the raw-water tank hidden", 500, 900, fixed(
-            (_Manipulation("1_FIT_001_PV", "constant", 0.0),), "Set 1_FIT_001 to 0")),
-        _Template("multi_point", "Consumers 1 and 2 overdraw; reservoir drained", 900, 1_800, fixed(
+        Template("sensor_constant", "Inflow to the raw-water tank hidden", 500, 900, fixed(
+            (constant("1_FIT_001_PV", 0.0),), "Set 1_FIT_001 to 0")),
+        Template("multi_point", "Consumers 1 and 2 overdraw; reservoir drained", 900, 1_800, fixed(
             (force("2_MCV_101_CO", 100.0), force("2_MCV_201_CO", 100.0)), "Open 2_MCV_101 and 2_MCV_201 fully")),
-        _Template("sensor_offset", "Water quality reported off-spec", 500, 900, ait001_offset),
-        _Template("actuator_force", "Supply to consumers cut", 500, 900, fixed(
+        Template("sensor_offset", "Water quality reported off-spec", 500, 900, ait001_offset),
+        Template("actuator_force", "Supply to consumers cut", 500, 900, fixed(
             (force("2_MV_003_STATUS", CLOSED),), "Close 2_MV_003 (forced)")),
-        _Template("sensor_constant", "Transfer never stops; reservoir overflow", 600, 1_200, lt002_low),
-        _Template("setpoint_change", "Network pressure off its set point", 500, 900, pic_sp),
-        _Template("actuator_force", "Chlorine overdose downstream", 300, 900, fixed(
+        Template("sensor_constant", "Transfer never stops; reservoir overflow", 600, 1_200, lt002_low),
+        Template("setpoint_change", "Network pressure off its set point", 500, 900, pic_sp),
+        Template("actuator_force", "Chlorine overdose downstream", 300, 900, fixed(
             (force("1_P_006_STATUS", ON),), "Turn on 1_P_006 (standby dosing pump)")),
-        _Template("setpoint_change", "One consumer draws far above its demand", 300, 900, fic_sp),
-        _Template("actuator_force", "A consumer tank drained; return tank floods", 300, 900, sv_open),
-        _Template("sensor_constant", "Utility inlet closed on a false level; raw tank runs dry", 600, 1_200,
-                  lt001_high),
-        _Template("stealth_ramp", "Return pumps start late; return tank overflows", 300, 700, lt301_ramp),
-        _Template("actuator_force", "Booster pumps stopped; network pressure lost", 200, 600, fixed(
+        Template("setpoint_change", "One consumer draws far above its demand", 300, 900, fic_sp),
+        Template("actuator_force", "A consumer tank drained; return tank floods", 300, 900, sv_open),
+        Template("sensor_constant", "Utility inlet closed on a false level; raw tank runs dry", 600, 1_200,
+                 lt001_high),
+        Template("stealth_ramp", "Return pumps start late; return tank overflows", 300, 700, lt301_ramp),
+        Template("actuator_force", "Booster pumps stopped; network pressure lost", 200, 600, fixed(
             (force("2_P_003_STATUS", OFF), force("2_P_004_STATUS", OFF)), "Turn off 2_P_003 and 2_P_004")),
-        _Template("leak", "Water lost from consumer loop B", 500, 900, fixed(
+        Template("leak", "Water lost from consumer loop B", 500, 900, fixed(
             (force("2_MV_009_STATUS", OPEN),), "Open the loop-B drain 2_MV_009 (a leak)")),
-        _Template("replay", "Loop-A flow hidden behind old readings", 400, 900, fit002_replay),
-        _Template("noise_injection", "End-of-network pressure unreliable", 300, 700, pit_noise),
+        Template("replay", "Loop-A flow hidden behind old readings", 400, 900, fit002_replay),
+        Template("noise_injection", "End-of-network pressure unreliable", 300, 700, pit_noise),
     )
 
 
@@ -282,8 +259,7 @@ def simulate_wadi_plant(n_normal: int, n_attack: int, seed: int, *, n_attacks: i
         raise ValueError(f"n_attack={n_attack} rows are too few for {n_attacks} attacks (need 60 rows each)")
 
     rng = np.random.default_rng(seed)
-    normal_end = NORMAL_START + pd.Timedelta(seconds=n_normal)
-    gap = int(min(max((ATTACK_START - normal_end).total_seconds(), 0), MAX_GAP_S))
+    gap = file_gap(NORMAL_START, n_normal, ATTACK_START, MAX_GAP_S)
     attack_offset = WARMUP_S + n_normal + gap
     n_steps = attack_offset + n_attack
     # Wall-clock seconds since midnight of the first normal day (demand cycles, duty swaps).
@@ -305,15 +281,13 @@ def simulate_wadi_plant(n_normal: int, n_attack: int, seed: int, *, n_attacks: i
     _logger_gaps(rng, values, normal_rows, n_gaps=2 + n_normal // 200_000, outage=True)
     _logger_gaps(rng, values, attack_rows, n_gaps=1, outage=False)
 
-    labels = np.zeros(n_attack, dtype=np.int8)
-    for attack in plan:
-        labels[attack.start - attack_offset: attack.start - attack_offset + attack.duration] = 1
+    labels = attack_mask(plan, attack_offset, n_attack).astype(np.int8)
     normal = pd.DataFrame(values[normal_rows], columns=list(WADI_TAGS),
                           index=pd.date_range(NORMAL_START, periods=n_normal, freq="s", name="timestamp"))
     attack = pd.DataFrame(values[attack_rows], columns=list(WADI_TAGS),
                           index=pd.date_range(ATTACK_START, periods=n_attack, freq="s", name="timestamp"))
     attack["label"] = labels
-    return SimulatedWadi(normal=normal, attack=attack, attacks=_attack_table(plan, attack_offset))
+    return SimulatedWadi(normal=normal, attack=attack, attacks=attack_table(plan, attack_offset, ATTACK_START))
 
 
 def simulate_preset(preset: str = "default", seed: int = 2017, **overrides: object) -> SimulatedWadi:
@@ -345,30 +319,20 @@ def wadi_preamble(settings: dict) -> list[str]:
 
 
 def _plan_random(rng: np.random.Generator, n_attack: int, n_attacks: int, attack_fraction: float,
-                 attack_offset: int) -> list[_PlannedAttack]:
+                 attack_offset: int) -> _Plan:
     """Scenarios in random order (every one before repeats), durations and start times."""
     templates = _templates()
     order: list[int] = []
     while len(order) < n_attacks:
         order += [int(i) for i in rng.permutation(len(templates))]
     chosen = [templates[i] for i in order[:n_attacks]]
-    raw = np.exp([rng.uniform(math.log(t.min_s), math.log(t.max_s)) for t in chosen])
-    budget = attack_fraction * n_attack
-    durations = np.maximum(np.round(raw * budget / raw.sum()), 30).astype(int)
-    lead = int(0.03 * n_attack)
-    recovery = np.ceil(0.6 * durations).astype(int)  # time for the plant to settle before the next attack
-    spare = n_attack - int(durations.sum()) - lead - int(recovery.sum())
-    if spare < 0:
-        raise ValueError(f"n_attack={n_attack} rows cannot hold {n_attacks} attacks on {attack_fraction:.0%} of rows")
-    extra = np.floor(rng.dirichlet(np.full(n_attacks + 1, 2.0)) * spare).astype(int)
-    plan, position = [], lead + int(extra[0])
-    for i, (template, duration) in enumerate(zip(chosen, durations, strict=True)):
-        plan.append(_planned(rng, template, attack_offset + position, int(duration)))
-        position += int(duration) + int(recovery[i]) + int(extra[i + 1])
-    return plan
+    # 60 % of each attack's duration lets the plant settle before the next one.
+    placed = schedule(rng, chosen, n_attack, attack_fraction, min_duration=30, recovery_share=0.6)
+    return [_planned(rng, template, attack_offset + start, duration)
+            for template, (start, duration) in zip(chosen, placed, strict=True)]
 
 
-def _plan_a1(rng: np.random.Generator, n_attack: int, attack_offset: int) -> list[_PlannedAttack]:
+def _plan_a1(rng: np.random.Generator, n_attack: int, attack_offset: int) -> _Plan:
     """One attack at each interval of the A1 table (the attack file must start at 9/10/2017 6 PM)."""
     templates = _templates()
     order = [int(i) for i in rng.permutation(len(templates))]
@@ -383,54 +347,10 @@ def _plan_a1(rng: np.random.Generator, n_attack: int, attack_offset: int) -> lis
     return plan
 
 
-def _planned(rng: np.random.Generator, template: _Template, start: int, duration: int) -> _PlannedAttack:
-    manipulations, description = template.build(rng)
-    attack = _PlannedAttack(template, start, duration, description, manipulations)
-    seconds = np.arange(duration)
-    steps = start + seconds
-    for m in manipulations:
-        if m.mode == "force":
-            attack.forces[m.tag] = float(m.value)
-            continue
-        gain, offset, source = np.ones(duration), np.zeros(duration), steps.copy()
-        if m.mode == "constant":
-            gain[:] = 0.0
-            offset[:] = m.value
-        elif m.mode == "offset":
-            offset[:] = m.value
-        elif m.mode == "ramp":
-            offset = m.value * (seconds + 1.0)
-        elif m.mode == "noise":
-            offset = rng.normal(0.0, m.value, duration)
-        elif m.mode == "replay":
-            source = steps - int(m.value)
-        elif m.mode == "freeze":
-            source[:] = start - 1
-        else:
-            raise ValueError(f"unknown manipulation mode {m.mode!r}")
-        if m.tag in _LOOP_SENSORS[_LEVEL_SLOTS:] and m.mode in {"replay", "freeze"}:
-            raise ValueError(f"{m.tag} cannot be replayed or frozen inside the control loop")
-        attack.sensors[m.tag] = (gain, offset, source)
-    return attack
-
-
-def _attack_table(plan: list[_PlannedAttack], attack_offset: int) -> pd.DataFrame:
-    rows = []
-    for number, attack in enumerate(plan, start=1):
-        start_row = attack.start - attack_offset
-        rows.append({
-            "number": number,
-            "kind": attack.template.kind,
-            "start": ATTACK_START + pd.Timedelta(seconds=start_row),
-            "end": ATTACK_START + pd.Timedelta(seconds=start_row + attack.duration - 1),
-            "points": ", ".join(dict.fromkeys(m.tag for m in attack.manipulations)),
-            "description": attack.description,
-            "intent": attack.template.intent,
-            "start_row": start_row,
-            "end_row": start_row + attack.duration - 1,
-            "duration_s": attack.duration,
-        })
-    return pd.DataFrame(rows)
+def _planned(rng: np.random.Generator, template: Template, start: int, duration: int) -> PlannedAttack[float]:
+    """Materialise one scenario; a forced tag holds its one value for the whole window."""
+    return plan_attack(rng, template, start, duration, forced=lambda m, seconds: float(m.value),
+                       force_modes={"force"}, no_history=_LOOP_SENSORS[_LEVEL_SLOTS:])
 
 
 # ------------------------------------------------------------------------------------ exogenous inputs
@@ -500,8 +420,7 @@ def _use_events(rng: np.random.Generator, n: int, demand: np.ndarray) -> np.ndar
 # ---------------------------------------------------------------------------------------- control loop
 
 
-def _run_control_loop(rng: np.random.Generator, n: int, inputs: _Inputs,
-                      plan: list[_PlannedAttack]) -> dict[str, np.ndarray]:
+def _run_control_loop(rng: np.random.Generator, n: int, inputs: _Inputs, plan: _Plan) -> dict[str, np.ndarray]:
     """Run the PLC, the tanks and the network second by second.
 
     States live in plain Python floats and ints, inputs and outputs in numpy arrays accessed through
@@ -520,17 +439,9 @@ def _run_control_loop(rng: np.random.Generator, n: int, inputs: _Inputs,
     consumer_flags = {name: np.zeros((CONSUMERS, n), dtype=np.int8) for name in ("mv", "sv")}
 
     # Per step: index of the running attack or -1; per attack: its overrides as lists over its window.
-    active = np.full(n, -1, dtype=np.int64)
-    loop_sensors: list[list[tuple[int, list[float], list[float], list[int]]]] = []
-    loop_forces: list[list[tuple[int, float]]] = []
-    starts: list[int] = []
-    for k, attack in enumerate(plan):
-        active[attack.window] = k
-        starts.append(attack.start)
-        loop_sensors.append([(_LOOP_SENSORS.index(tag), g.tolist(), o.tolist(), s.tolist())
-                             for tag, (g, o, s) in attack.sensors.items() if tag in _LOOP_SENSORS])
-        loop_forces.append([(_LOOP_FORCES.index(tag), value) for tag, value in attack.forces.items()
-                            if tag in _LOOP_FORCES])
+    active, starts, loop_sensors = loop_overrides(plan, n, _LOOP_SENSORS)
+    loop_forces = [[(_LOOP_FORCES.index(tag), value) for tag, value in attack.forces.items() if tag in _LOOP_FORCES]
+                   for attack in plan]
 
     m = {k: memoryview(v) for k, v in {**out, **flags}.items()}
     c = {k: [memoryview(v[j]) for j in range(CONSUMERS)] for k, v in {**consumer, **consumer_flags}.items()}
@@ -686,7 +597,7 @@ def _run_control_loop(rng: np.random.Generator, n: int, inputs: _Inputs,
 
 
 def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: _Inputs, clock: np.ndarray,
-                 plan: list[_PlannedAttack]) -> np.ndarray:
+                 plan: _Plan) -> np.ndarray:
     """Every tag's measured value (before sensor spoofing), as a (steps, 127) float32 array in WADI order."""
     n = len(clock)
     # Column-major, so that each tag is contiguous and the frames built on row slices are views.
@@ -823,14 +734,12 @@ def _derive_tags(rng: np.random.Generator, loop: dict[str, np.ndarray], inputs: 
     return values
 
 
-def _apply_sensor_attacks(values: np.ndarray, plan: list[_PlannedAttack]) -> None:
+def _apply_sensor_attacks(values: np.ndarray, plan: _Plan) -> None:
     """Replace measured values by what the attacked sensors reported, in place."""
     column = {tag: i for i, tag in enumerate(WADI_TAGS)}
-    measured = {tag: values[:, column[tag]].astype(np.float64)
-                for tag in {tag for attack in plan for tag in attack.sensors}}
-    for attack in plan:
-        for tag, (gain, offset, source) in attack.sensors.items():
-            values[attack.window, column[tag]] = gain * measured[tag][source] + offset
+    for tag in dict.fromkeys(tag for attack in plan for tag in attack.sensors):
+        # Spoofs are computed in float64; the rows no attack touches go back to float32 unchanged.
+        values[:, column[tag]] = apply_overrides(tag, values[:, column[tag]].astype(np.float64), plan)
 
 
 # Decimals the historian keeps per tag family (the A1 files carry four to seven significant digits).

@@ -8,6 +8,7 @@ registered model without any other stage changing its inputs.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,21 @@ def to_timestamps(series: WindowedSeries, scores: np.ndarray, aggregation: str) 
     return np.column_stack([series.to_timestamps(column, aggregation) for column in scores.T])
 
 
+def scored_windows(series: WindowedSeries, stride: int | str | None) -> WindowedSeries:
+    """The windows a detector scores: the split's (``stride`` None), every ``stride``-th start, or
+    non-overlapping windows (``"window"``: TAnoGAN's test windows, each of which costs an inversion).
+
+    Raises:
+        ValueError: A stride that is neither None, ``"window"`` nor a positive integer.
+    """
+    if stride is None:
+        return series
+    step = series.window if stride == "window" else stride
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"scoring.stride must be null, 'window' or a positive integer, got {stride!r}")
+    return dataclasses.replace(series, stride=step)
+
+
 def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
                  scoring: dict[str, Any]) -> pd.DataFrame:
     """Per-timestamp anomaly scores of a split, each entity with its own detector.
@@ -94,7 +110,10 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
         windows: The split's windows per entity.
         scoring: ``aggregation`` over the windows covering a timestamp: ``mean`` (default) or ``max``; or
             ``last``, each timestamp the score of the window ending there (next-step predictors, whose window
-            score is their last row's).
+            score is their last row's). ``stride``: score only every ``stride``-th window, or ``"window"`` for
+            non-overlapping ones (default: the split's windows, ``windowing.stride``); rows between get the
+            scores of the windows that cover them, so the threshold, the metrics and the registered model
+            work as before.
 
     Returns:
         A frame on the split's index with ``score`` (float64, higher = more anomalous), for a detector with
@@ -103,7 +122,8 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
     """
     aggregation = scoring.get("aggregation", "mean")
     parts = {}
-    for entity, series in windows.items():
+    for entity, split_series in windows.items():
+        series = scored_windows(split_series, scoring.get("stride"))
         if list(detector["channels"]) != list(series.channels):
             raise ValueError(f"the detector was fitted on channels {detector['channels']}, "
                              f"the data has {list(series.channels)}")
