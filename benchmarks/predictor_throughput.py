@@ -16,35 +16,18 @@ Usage: python benchmarks/predictor_throughput.py [--windows 20000] [--window 12]
 from __future__ import annotations
 
 import argparse
-import time
 
-import numpy as np
 import torch
-
-from tsad.core.windows import sliding_windows
-from tsad.models import registry
+from throughput import fit_and_score_rates, smooth_windows
 
 
 def measure(device: str, args: argparse.Namespace, method: str) -> None:
-    rng = np.random.default_rng(0)
-    series = np.cumsum(rng.normal(size=(args.windows + args.window, args.channels)), axis=0)
-    series = ((series - series.min(0)) / np.ptp(series, axis=0)).astype(np.float32)
-    windows = sliding_windows(series, args.window)[: args.windows]
+    windows = smooth_windows(args.windows, args.window, args.channels)
     config = {"method": method, "device": device, "epochs": args.epochs, "patience": 0, "progress": False}
     if method == "lstm":
         config["prediction_window"] = args.prediction_window
-    detector = registry.build(config)
-    started = time.perf_counter()
-    detector.fit(windows, windows[:256])
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    train_rate = args.epochs * len(windows) / (time.perf_counter() - started)
-    detector.channel_scores(windows[:1024])  # warm-up
-    started = time.perf_counter()
-    detector.channel_scores(windows)  # what the scoring stage runs (the window score is their sum)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    score_rate = len(windows) / (time.perf_counter() - started)
+    # What the scoring stage runs: per-channel scores (the window score is their sum).
+    detector, train_rate, score_rate = fit_and_score_rates(config, windows, lambda d, w: d.channel_scores(w))
     extra = f", P {args.prediction_window}" if method == "lstm" else ""
     print(f"{device:<5} {method:<11} train {train_rate:9,.0f} windows/s   score {score_rate:9,.0f} windows/s   "  # noqa: T201
           f"({len(windows):,} windows of {args.window} x {args.channels}, batch {detector.config.batch_size}{extra}, "

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import torch
+from throughput import sync
 
 from tsad.core.windows import sliding_windows
 from tsad.models.tanogan import TanoganConfig, TanoganDetector
@@ -59,11 +60,6 @@ def matmul_gflops(m: int, k: int, n: int, device: str, seconds: float = 0.5) -> 
         reps += 10
         sync(device)
     return 2.0 * m * k * n * reps / (time.perf_counter() - started) / 1e9
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def trained_detector(args: argparse.Namespace, device: str) -> tuple[TanoganDetector, np.ndarray]:

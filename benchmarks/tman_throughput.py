@@ -11,34 +11,16 @@ Usage: python benchmarks/tman_throughput.py [--windows 20000] [--window 12] [--c
 from __future__ import annotations
 
 import argparse
-import time
 
-import numpy as np
 import torch
-
-from tsad.core.windows import sliding_windows
-from tsad.models import registry
+from throughput import fit_and_score_rates, smooth_windows
 
 
 def measure(device: str, args: argparse.Namespace, backbone: str) -> None:
-    rng = np.random.default_rng(0)
-    series = np.cumsum(rng.normal(size=(args.windows + args.window, args.channels)), axis=0)
-    series = ((series - series.min(0)) / np.ptp(series, axis=0)).astype(np.float32)
-    windows = sliding_windows(series, args.window)[: args.windows]
+    windows = smooth_windows(args.windows, args.window, args.channels)
     config = {"method": "tman", "backbone": backbone, "device": device, "epochs": args.epochs, "patience": 0,
               "batch_size": args.batch_size, "progress": False}
-    detector = registry.build(config)
-    started = time.perf_counter()
-    detector.fit(windows, windows[:256])
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    train_rate = args.epochs * len(windows) / (time.perf_counter() - started)
-    detector.decision_function(windows[:1024])  # warm-up
-    started = time.perf_counter()
-    detector.decision_function(windows)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    score_rate = len(windows) / (time.perf_counter() - started)
+    _, train_rate, score_rate = fit_and_score_rates(config, windows, lambda d, w: d.decision_function(w))
     print(f"{device:<5} {backbone:<5} train {train_rate:10,.0f} windows/s   score {score_rate:10,.0f} windows/s   "  # noqa: T201
           f"({len(windows):,} windows of {args.window} x {args.channels}, batch {args.batch_size}, "
           f"{torch.get_num_threads()} CPU threads)")
