@@ -11,6 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.startup import bootstrap_project
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from tsad.pipelines.cleaning.pipeline import cleaning_template
+from tsad.pipelines.evaluation.pipeline import evaluation_template
+from tsad.pipelines.feature_selection.pipeline import feature_selection_template
+from tsad.pipelines.scoring.pipeline import scoring_template
+from tsad.pipelines.training.pipeline import training_template
+from tsad.pipelines.windowing.pipeline import windowing_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,3 +85,24 @@ def mlflow_run(project: Path, name: str) -> mlflow.entities.Run:
                               filter_string=f"attributes.run_name = '{name}'")
     assert len(runs) == 1, f"expected one MLflow run named {name}, got {len(runs)}"
     return runs[0]
+
+
+class KeptDataset(MemoryDataset):
+    """A memory dataset the runner cannot release, so that a test can inspect every intermediate result."""
+
+    def _release(self) -> None:
+        return None
+
+
+def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict) -> dict:
+    """Every dataset of the stage templates (cleaning to evaluation) run on two typed frames, by name; ``params``
+    maps each stage's parameter group (``cleaning``, ``windowing``, ``model`` ...) to its dict."""
+    pipeline = cleaning_template() + feature_selection_template() + windowing_template() + training_template() + \
+        scoring_template() + evaluation_template()
+    catalog = DataCatalog({name: KeptDataset(copy_mode="assign") for name in pipeline.datasets()})
+    catalog.save("raw_train", raw_train)
+    catalog.save("raw_test", raw_test)
+    for key, value in params.items():
+        catalog.save(f"params:{key}", value)
+    SequentialRunner().run(pipeline, catalog)
+    return {name: catalog.load(name) for name in pipeline.datasets() if not name.startswith("params:")}

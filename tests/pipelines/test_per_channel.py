@@ -6,21 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
-from kedro.runner import SequentialRunner
+from conftest import stage_outputs
 
 from tsad.core import metrics, thresholds
 from tsad.core.windows import WindowedSeries
-from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation import nodes
-from tsad.pipelines.evaluation.pipeline import evaluation_template
-from tsad.pipelines.feature_selection.pipeline import feature_selection_template
 from tsad.pipelines.scoring.nodes import channel_scores, last_step_timestamps, score_series
-from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.serving.nodes import bundle_model, bundle_preprocessing, prepare_model_input, score_new_data
-from tsad.pipelines.training.pipeline import training_template
 from tsad.pipelines.window_evaluation.nodes import evaluate_windows
-from tsad.pipelines.windowing.pipeline import windowing_template
 from tsad.serving import input_format, rows_from_frame
 
 PER_CHANNEL = {"strategy": "quantile", "q": 0.99, "per_channel": {"combine": "any"}}
@@ -114,11 +107,6 @@ def test_report_and_window_metrics_with_per_channel_thresholds(test_frame):
 
 
 # ------------------------------------------------------------------------------------------ through the stages
-class KeptDataset(MemoryDataset):
-    def _release(self) -> None:
-        return None
-
-
 PARAMS = {
     "cleaning": {"nan_policy": "error", "drop_constant": True, "gdn_recipe": False, "downsample": 1,
                  "drop_first": None},
@@ -135,30 +123,22 @@ PARAMS = {
 def test_stages_and_the_registered_model_flag_alike_with_per_channel_thresholds(make_series):
     full = make_series(3000, seed=4, anomalies=True)
     raw_train, raw_test = full.iloc[:600].drop(columns="label"), full.iloc[600:]
-    pipeline = feature_selection_template() + windowing_template() + training_template() + scoring_template() + \
-        evaluation_template()
-    pipeline = cleaning_template() + pipeline
-    catalog = DataCatalog({name: KeptDataset(copy_mode="assign") for name in pipeline.datasets()})
-    catalog.save("raw_train", raw_train)
-    catalog.save("raw_test", raw_test)
-    for key, value in PARAMS.items():
-        catalog.save(f"params:{key}", value)
-    SequentialRunner().run(pipeline, catalog)
-    scores_test, record = catalog.load("scores_test"), catalog.load("threshold")
+    out = stage_outputs(raw_train, raw_test, PARAMS)
+    scores_test, record = out["scores_test"], out["threshold"]
     channels = [f"score.c{i}" for i in range(5)]
     assert list(scores_test.columns) == ["score", *channels, "label"]
     np.testing.assert_allclose(scores_test["score"], scores_test[channels].sum(axis=1), rtol=1e-12)
     # aggregation "last": row t carries the score of the window ending at t.
-    windows = catalog.load("windows_test")[""]
-    direct = score_series(catalog.load("detector"), {"": windows}, {"aggregation": "last"})
+    windows = out["windows_test"][""]
+    direct = score_series(out["detector"], {"": windows}, {"aggregation": "last"})
     pd.testing.assert_frame_equal(direct, scores_test)
     assert record["per_channel"] == {"combine": "k_of_f", "k": 2}
     expected = nodes.flag_scores(scores_test, thresholds.from_record(record, "")).flags
 
     fmt = input_format(raw_test)
-    preprocessing = bundle_preprocessing(fmt, catalog.load("cleaning_report"), catalog.load("scaler"),
-                                         catalog.load("selected_features"), PARAMS["windowing"])
-    bundle = bundle_model(preprocessing, catalog.load("detector"), record, PARAMS["scoring"])
+    preprocessing = bundle_preprocessing(fmt, out["cleaning_report"], out["scaler"], out["selected_features"],
+                                         PARAMS["windowing"])
+    bundle = bundle_model(preprocessing, out["detector"], record, PARAMS["scoring"])
     predictions = score_new_data(prepare_model_input(rows_from_frame(raw_test, fmt), bundle), bundle)
     np.testing.assert_allclose(predictions["score"], scores_test["score"], rtol=1e-6)
     np.testing.assert_array_equal(predictions["flag"].to_numpy(), expected.astype(np.int8))

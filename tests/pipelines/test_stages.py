@@ -3,18 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
-from kedro.runner import SequentialRunner
+from conftest import stage_outputs
 
 from tsad.core.errors import DataFormatError
 from tsad.models import registry
-from tsad.pipelines.cleaning.pipeline import cleaning_template
-from tsad.pipelines.evaluation.pipeline import evaluation_template
-from tsad.pipelines.feature_selection.pipeline import feature_selection_template
 from tsad.pipelines.scoring.nodes import score_series
-from tsad.pipelines.scoring.pipeline import scoring_template
-from tsad.pipelines.training.pipeline import training_template
-from tsad.pipelines.windowing.pipeline import windowing_template
 
 PARAMS = {
     "cleaning": {"nan_policy": "error", "drop_constant": True, "gdn_recipe": False, "downsample": 1,
@@ -29,23 +22,8 @@ PARAMS = {
 }
 
 
-class KeptDataset(MemoryDataset):
-    """A memory dataset the runner cannot release, so that a test can inspect every intermediate result."""
-
-    def _release(self) -> None:
-        return None
-
-
 def run_stages(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict = PARAMS) -> dict:
-    pipeline = cleaning_template() + feature_selection_template() + windowing_template() + training_template() + \
-        scoring_template() + evaluation_template()
-    catalog = DataCatalog({name: KeptDataset(copy_mode="assign") for name in pipeline.datasets()})
-    catalog.save("raw_train", raw_train)
-    catalog.save("raw_test", raw_test)
-    for key, value in params.items():
-        catalog.save(f"params:{key}", value)
-    SequentialRunner().run(pipeline, catalog)
-    return {name: catalog.load(name) for name in pipeline.datasets() if not name.startswith("params:")}
+    return stage_outputs(raw_train, raw_test, params)
 
 
 def test_stages_end_to_end(train_frame, test_frame):
