@@ -4,6 +4,7 @@ Kedro project in a temporary folder for the in-process session tests."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -106,3 +107,19 @@ def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict)
         catalog.save(f"params:{key}", value)
     SequentialRunner().run(pipeline, catalog)
     return {name: catalog.load(name) for name in pipeline.datasets() if not name.startswith("params:")}
+
+
+def interrupt_training(monkeypatch, detector_class: type, fit: Callable[[], object], epoch: int = 2) -> None:
+    """Call ``fit`` with ``detector_class``'s training step raising KeyboardInterrupt (a user's Ctrl-C) on its first
+    batch of ``epoch`` (0-based), expect the interrupt, then restore the training step."""
+    original = detector_class._train_step
+
+    def interrupted(self, batch, weights, current):
+        if current == epoch:
+            raise KeyboardInterrupt
+        return original(self, batch, weights, current)
+
+    monkeypatch.setattr(detector_class, "_train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit()
+    monkeypatch.setattr(detector_class, "_train_step", original)

@@ -6,6 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import interrupt_training
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -135,18 +136,9 @@ def test_interrupted_training_resumes_with_the_same_result(data, tmp_path, monke
     fit, windows = fit[:512], np.ascontiguousarray(test.windows[:16])
     options = config(epochs=3, inversion_steps=3)
     uninterrupted = registry.build(options | {"checkpoint_dir": str(tmp_path / "a")}).fit(fit, val)
-    original = TanoganDetector._train_step
-
-    def interrupt_in_epoch_3(self, batch, weights, epoch):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, batch, weights, epoch)
-
-    monkeypatch.setattr(TanoganDetector, "_train_step", interrupt_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        registry.build(options | {"checkpoint_dir": str(tmp_path / "b")}).fit(fit, val)
+    interrupted = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")})
+    interrupt_training(monkeypatch, TanoganDetector, lambda: interrupted.fit(fit, val))
     assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["epoch"] == 2
-    monkeypatch.setattr(TanoganDetector, "_train_step", original)
     resumed = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")}).fit(fit, val)
     assert resumed.history_ == uninterrupted.history_
     np.testing.assert_array_equal(resumed.decision_function(windows), uninterrupted.decision_function(windows))

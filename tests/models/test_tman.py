@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import interrupt_training
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -54,14 +55,8 @@ def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_result(train_fr
     original = TmanDetector._train_step
     seen_epochs = []
 
-    def interrupt_in_epoch_3(self, batch, weights, epoch):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, batch, weights, epoch)
-
-    monkeypatch.setattr(TmanDetector, "_train_step", interrupt_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        registry.build(config(checkpoint_dir=str(tmp_path / "b"))).fit(fit, val)
+    interrupted = registry.build(config(checkpoint_dir=str(tmp_path / "b")))
+    interrupt_training(monkeypatch, TmanDetector, lambda: interrupted.fit(fit, val))
     saved = torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)
     assert saved["epoch"] == 2 and not saved["finished"]
 

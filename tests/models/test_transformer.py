@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import interrupt_training
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -110,18 +111,9 @@ def test_resume_with_augmentation_and_learning_rate_steps_gives_the_uninterrupte
     options = {"epochs": 3, "lr_milestones": [1], "augment_noise": 0.05}
     whole = registry.build(config(checkpoint_dir=str(tmp_path / "a"), **options)).fit(fit[:300], val)
     assert whole.optimizers_["adam"].param_groups[0]["lr"] == pytest.approx(0.002 * 0.1)  # stepped at epoch 1
-    original = TransformerDetector._train_step
-
-    def interrupt_in_epoch_3(self, batch, weights, epoch):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, batch, weights, epoch)
-
-    monkeypatch.setattr(TransformerDetector, "_train_step", interrupt_in_epoch_3)
-    with pytest.raises(KeyboardInterrupt):
-        registry.build(config(checkpoint_dir=str(tmp_path / "b"), **options)).fit(fit[:300], val)
+    interrupted = registry.build(config(checkpoint_dir=str(tmp_path / "b"), **options))
+    interrupt_training(monkeypatch, TransformerDetector, lambda: interrupted.fit(fit[:300], val))
     assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["epoch"] == 2
-    monkeypatch.setattr(TransformerDetector, "_train_step", original)
     resumed = registry.build(config(checkpoint_dir=str(tmp_path / "b"), **options)).fit(fit[:300], val)
     assert resumed.history_ == whole.history_
     np.testing.assert_array_equal(resumed.channel_scores(test.windows[:200]), whole.channel_scores(test.windows[:200]))
