@@ -88,6 +88,20 @@ def mlflow_run(project: Path, name: str) -> mlflow.entities.Run:
     return runs[0]
 
 
+# Parameters of every stage for stage_outputs: PCA on windows of 12, a validation quantile threshold.
+STAGE_PARAMS = {
+    "cleaning": {"nan_policy": "error", "drop_constant": True, "gdn_recipe": False, "downsample": 1,
+                 "drop_first": None},
+    "scaling": {"method": "minmax"},
+    "feature_selection": {"reference": None, "rho": 0.5, "top_k": None, "min_grade": None},
+    "windowing": {"window": 12, "stride": 1, "validation_fraction": 0.2},
+    "model": {"method": "pca", "n_components": 0.95, "device": "cpu"},
+    "scoring": {"aggregation": "mean"},
+    "threshold": {"strategy": "quantile", "q": 0.99},
+    "evaluation": {},  # the evaluation stage's defaults (tsad.pipelines.evaluation.nodes.DEFAULTS)
+}
+
+
 class KeptDataset(MemoryDataset):
     """A memory dataset the runner cannot release, so that a test can inspect every intermediate result."""
 
@@ -95,7 +109,7 @@ class KeptDataset(MemoryDataset):
         return None
 
 
-def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict) -> dict:
+def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict = STAGE_PARAMS) -> dict:
     """Every dataset of the stage templates (cleaning to evaluation) run on two typed frames, by name; ``params``
     maps each stage's parameter group (``cleaning``, ``windowing``, ``model`` ...) to its dict."""
     pipeline = cleaning_template() + feature_selection_template() + windowing_template() + training_template() + \

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import stage_outputs
+from conftest import STAGE_PARAMS, stage_outputs
 
 from tsad.core import metrics, thresholds
 from tsad.core.windows import WindowedSeries
@@ -107,12 +107,7 @@ def test_report_and_window_metrics_with_per_channel_thresholds(test_frame):
 
 
 # ------------------------------------------------------------------------------------------ through the stages
-PARAMS = {
-    "cleaning": {"nan_policy": "error", "drop_constant": True, "gdn_recipe": False, "downsample": 1,
-                 "drop_first": None},
-    "scaling": {"method": "minmax"},
-    "feature_selection": {"reference": None, "rho": 0.5, "top_k": None, "min_grade": None},
-    "windowing": {"window": 12, "stride": 1, "validation_fraction": 0.2},
+PARAMS = STAGE_PARAMS | {
     "model": {"method": "transformer", "device": "cpu", "epochs": 1, "feedforward_size": 32, "progress": False},
     "scoring": {"aggregation": "last"},
     "threshold": {"strategy": "quantile", "q": 0.9, "persistence": 2, "per_channel": {"combine": "k_of_f", "k": 2}},

@@ -3,32 +3,16 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import stage_outputs
+from conftest import STAGE_PARAMS, stage_outputs
 
 from tsad.core.errors import DataFormatError
 from tsad.models import registry
 from tsad.pipelines.scoring.nodes import score_series
 
-PARAMS = {
-    "cleaning": {"nan_policy": "error", "drop_constant": True, "gdn_recipe": False, "downsample": 1,
-                 "drop_first": None},
-    "scaling": {"method": "minmax"},
-    "feature_selection": {"reference": None, "rho": 0.5, "top_k": None, "min_grade": None},
-    "windowing": {"window": 12, "stride": 1, "validation_fraction": 0.2},
-    "model": {"method": "pca", "n_components": 0.95, "device": "cpu"},
-    "scoring": {"aggregation": "mean"},
-    "threshold": {"strategy": "quantile", "q": 0.99},
-    "evaluation": {},  # the evaluation stage's defaults (tsad.pipelines.evaluation.nodes.DEFAULTS)
-}
-
-
-def run_stages(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict = PARAMS) -> dict:
-    return stage_outputs(raw_train, raw_test, params)
-
 
 def test_stages_end_to_end(train_frame, test_frame):
     constant_train = train_frame.assign(flat=np.float32(3.0))
-    out = run_stages(constant_train, test_frame.assign(flat=np.float32(9.0)))
+    out = stage_outputs(constant_train, test_frame.assign(flat=np.float32(9.0)))
     assert out["cleaning_report"]["dropped_constant"] == ["flat"]
     assert out["selected_features"] == [f"c{i}" for i in range(5)]
     assert set(out["gra_grades"]["feature"]) == {f"c{i}" for i in range(5)}
@@ -46,8 +30,8 @@ def test_stages_end_to_end(train_frame, test_frame):
 
 
 def test_top_k_selection_reaches_the_features(train_frame, test_frame):
-    params = PARAMS | {"feature_selection": PARAMS["feature_selection"] | {"top_k": 2}}
-    out = run_stages(train_frame, test_frame, params)
+    params = STAGE_PARAMS | {"feature_selection": STAGE_PARAMS["feature_selection"] | {"top_k": 2}}
+    out = stage_outputs(train_frame, test_frame, params)
     assert len(out["selected_features"]) == 2
     assert list(out["features_test"].columns) == [*out["selected_features"], "label"]
     best = out["gra_grades"].sort_values("rank")["feature"].head(2)
@@ -55,20 +39,20 @@ def test_top_k_selection_reaches_the_features(train_frame, test_frame):
 
 
 def test_unlabelled_test_data_skips_label_metrics(train_frame, test_frame):
-    out = run_stages(train_frame.drop(columns="label"), test_frame.drop(columns="label"))
+    out = stage_outputs(train_frame.drop(columns="label"), test_frame.drop(columns="label"))
     assert out["metrics"] == {} and "label" not in out["scores_test"].columns
 
 
 def test_channels_must_match(train_frame, test_frame):
     with pytest.raises(DataFormatError, match=r"only in training: \['c4'\]"):
-        run_stages(train_frame, test_frame.drop(columns="c4"))
+        stage_outputs(train_frame, test_frame.drop(columns="c4"))
 
 
 def test_gdn_recipe_downsamples_and_drops_start_up(train_frame, test_frame):
     long_train = pd.concat([train_frame] * 12)
     long_train.index = pd.date_range("2021-01-01", periods=len(long_train), freq="s", name="timestamp")
-    params = PARAMS | {"cleaning": PARAMS["cleaning"] | {"gdn_recipe": True}}
-    out = run_stages(long_train, test_frame, params)
+    params = STAGE_PARAMS | {"cleaning": STAGE_PARAMS["cleaning"] | {"gdn_recipe": True}}
+    out = stage_outputs(long_train, test_frame, params)
     assert out["cleaning_report"]["rows_train"] == (len(long_train) - 6 * 3600) // 10
     assert len(out["clean_test"]) == len(test_frame) // 10
 
@@ -83,7 +67,7 @@ def test_multi_entity_data_runs_entity_by_entity(train_frame, test_frame, make_s
     raw_train = entities({"m-1": train_frame, "m-2": make_series(1500, seed=5, anomalies=False) * 3})
     quiet_test = make_series(1200, seed=6, anomalies=False)
     raw_test = entities({"m-1": test_frame, "m-2": quiet_test.assign(label=np.int8(0))})
-    out = run_stages(raw_train, raw_test)
+    out = stage_outputs(raw_train, raw_test)
     assert set(out["scaler"]["entities"]) == {"m-1", "m-2"}
     m2_stats = out["scaler"]["entities"]["m-2"]
     np.testing.assert_allclose(m2_stats["offset"], (raw_train.loc["m-2"].drop(columns="label") * 1.0).min(), rtol=1e-6)
@@ -99,11 +83,12 @@ def test_multi_entity_data_runs_entity_by_entity(train_frame, test_frame, make_s
 
 def test_entities_must_match(train_frame, test_frame):
     with pytest.raises(DataFormatError, match="entities differ"):
-        run_stages(entities({"a": train_frame}), entities({"b": test_frame}))
+        stage_outputs(entities({"a": train_frame}), entities({"b": test_frame}))
 
 
 def test_scoring_stride_scores_every_nth_window_and_keeps_one_score_per_row(train_frame, test_frame):
-    out = run_stages(train_frame, test_frame, {**PARAMS, "scoring": {"aggregation": "mean", "stride": "window"}})
+    params = STAGE_PARAMS | {"scoring": {"aggregation": "mean", "stride": "window"}}
+    out = stage_outputs(train_frame, test_frame, params)
     scores, series = out["scores_test"], out["windows_test"][""]
     assert scores.index.equals(test_frame.index) and series.stride == 1  # the dataset's windows are unchanged
     model = registry.from_state(out["detector"]["entities"][""])
