@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from tsad.core.device import resolve_device
+from tsad.core.device import resolve_device, use_threads
 from tsad.core.seeding import seed_everything
 
 
@@ -28,12 +28,15 @@ class DetectorConfig:
         seed: Seeds every generator used by ``fit`` and ``decision_function``.
         device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda[:i]``.
         score_batch_size: Windows scored per batch.
+        threads: CPU threads torch uses in ``fit`` and scoring; None: one per physical core. Scores depend on it
+            (floats are summed in another order), so a run is repeatable on the same thread count.
     """
 
     method: str
     seed: int = 0
     device: str = "auto"
     score_batch_size: int = 4096
+    threads: int | None = None
 
     @classmethod
     def from_dict(cls, params: Mapping[str, Any]) -> Self:
@@ -80,9 +83,11 @@ class Detector(ABC):
         if windows_val is not None:
             _check_windows(windows_val, "windows_val", windows_train.shape[1:])
         seed_everything(self.config.seed)
+        threads = use_threads(self.config.threads)
         self.device_ = resolve_device(self.config.device)
         self.window_, self.n_channels_ = int(windows_train.shape[1]), int(windows_train.shape[2])
         self._fit(windows_train, windows_val)
+        self.history_["threads"] = [float(threads)]  # logged with the training history: results depend on it
         return self
 
     def decision_function(self, windows: np.ndarray) -> np.ndarray:
@@ -91,6 +96,7 @@ class Detector(ABC):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
         _check_windows(windows, "windows", (self.window_, self.n_channels_))
         seed_everything(self.config.seed)
+        use_threads(self.config.threads)
         return self._score_windows(windows)
 
     def _score_windows(self, windows: np.ndarray) -> np.ndarray:
@@ -116,6 +122,7 @@ class Detector(ABC):
             raise RuntimeError(f"{type(self).__name__} is not fitted")
         _check_windows(windows, "windows", (self.window_, self.n_channels_))
         seed_everything(self.config.seed)
+        use_threads(self.config.threads)
         return self._channel_score_windows(windows)
 
     def _channel_score_windows(self, windows: np.ndarray) -> np.ndarray:

@@ -39,12 +39,16 @@ class TmanConfig(NeuralConfig):
     """TMAN options (defaults documented in conf/base/parameters/methods/tman.yml).
 
     Attributes:
-        backbone: ``lstm`` (recurrent seq2seq) or ``tcn`` (dilated temporal convolutions).
+        backbone: ``lstm`` (recurrent seq2seq), ``tcn`` (dilated temporal convolutions) or ``dense`` (USAD's
+            fully connected autoencoder of the flattened window).
         hidden_size: Width of the recurrent or convolutional layers.
         latent_size: Size of the code each window is compressed to.
         num_layers: Recurrent layers (lstm) or dilated blocks (tcn) in the encoder and in the decoder.
         dropout: Dropout between layers.
         symmetric: Mutual (both networks fool and expose) or USAD's one-way pair.
+        adversarial_weight: Weight w of the adversarial terms against 1 - w for the reconstruction: None follows
+            USAD's schedule w = 1 - 1/n over epochs n; a number in [0, 1] fixes it (0: two plain autoencoders).
+        sigmoid_output: End the decoders in a sigmoid (min-max scaled data); false for z-scored data.
         alpha: Weight of the direct reconstruction residual in the score.
         beta: Weight of the adversarial (cross) reconstruction residual in the score.
         suppression: ``none``, ``downweight`` or ``clip`` of high-residual training windows.
@@ -59,6 +63,8 @@ class TmanConfig(NeuralConfig):
     num_layers: int = 1
     dropout: float = 0.0
     symmetric: bool = True
+    adversarial_weight: float | None = None
+    sigmoid_output: bool = True
     alpha: float = 0.5
     beta: float = 0.5
     suppression: str = "none"
@@ -81,11 +87,14 @@ class TmanDetector(NeuralDetector):
         c = self.config
         if c.backbone not in _BACKBONES:
             raise ValueError(f"unknown TMAN backbone {c.backbone!r}; use one of {sorted(_BACKBONES)}")
+        if c.adversarial_weight is not None and not 0 <= c.adversarial_weight <= 1:
+            raise ValueError(f"adversarial_weight must be null (USAD's 1 - 1/n) or in [0, 1], got {c.adversarial_weight}")
         if c.suppression not in {"none", "downweight", "clip"}:
             raise ValueError(f"unknown suppression {c.suppression!r}; use none, downweight or clip")
         make = _BACKBONES[c.backbone]
-        return {name: make(self.n_channels_, self.window_, hidden=c.hidden_size, latent=c.latent_size,
-                           layers=c.num_layers, dropout=c.dropout) for name in ("g1", "g2")}
+        return {name: _Output(make(self.n_channels_, self.window_, hidden=c.hidden_size, latent=c.latent_size,
+                                   layers=c.num_layers, dropout=c.dropout), c.sigmoid_output)
+                for name in ("g1", "g2")}
 
     def _configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.config.learning_rate
@@ -97,24 +106,45 @@ class TmanDetector(NeuralDetector):
         r1, r2 = g1(x), g2(x)
         return {"r1": _mse(x, r1), "r2": _mse(x, r2), "r12": _mse(x, g2(r1)), "r21": _mse(x, g1(r2))}
 
-    def _losses(self, x: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
-        n = epoch + 1
-        res = self._residuals(x)
-        if self.config.symmetric:
-            l1 = res["r1"] / n + (1 - 1 / n) * (res["r12"] - res["r21"])
-            l2 = res["r2"] / n + (1 - 1 / n) * (res["r21"] - res["r12"])
-        else:  # USAD: G1 fools G2, G2 exposes G1
-            l1 = res["r1"] / n + (1 - 1 / n) * res["r12"]
-            l2 = res["r2"] / n - (1 - 1 / n) * res["r12"]
-        return {"g1": l1, "g2": l2, **res}
+    def _adversarial_weight(self, epoch: int) -> float:
+        fixed = self.config.adversarial_weight
+        return 1 - 1 / (epoch + 1) if fixed is None else float(fixed)  # USAD Eqs. 11-12, n = epoch + 1
+
+    def _phase_loss(self, x: torch.Tensor, name: str, epoch: int) -> torch.Tensor:
+        """Per-window loss of network ``name`` (g1 or g2), computing only what reaches its gradient.
+
+        The other network is frozen: its parameters get no gradients (its optimizer does not step in this phase),
+        though gradients still flow through it to ``name``'s output, and what depends on it alone needs no graph.
+        The gradients equal those of the full losses in the module docstring.
+        """
+        me, other = self.modules_[name], self.modules_["g2" if name == "g1" else "g1"]
+        w = self._adversarial_weight(epoch)
+        mine = me(x)
+        reconstruction = _mse(x, mine)
+        if w == 0:
+            return reconstruction
+        if not self.config.symmetric and name == "g2":  # USAD: G2 exposes G1, reconstructing G1(x) badly
+            with torch.no_grad():
+                first = other(x)
+            return (1 - w) * reconstruction - w * _mse(x, me(first))
+        other.requires_grad_(False)
+        try:
+            fooled = _mse(x, other(mine))  # my output, reconstructed by the other network: to be small
+        finally:
+            other.requires_grad_(True)
+        if not self.config.symmetric:  # USAD: G1 fools G2
+            return (1 - w) * reconstruction + w * fooled
+        with torch.no_grad():
+            theirs = other(x)
+        exposed = _mse(x, me(theirs))  # the other's output, reconstructed by me: to be large
+        return (1 - w) * reconstruction + w * (fooled - exposed)
 
     def _train_step(self, batch: torch.Tensor, weights: torch.Tensor | None, epoch: int) -> dict[str, float]:
         out = {}
         for name in ("g1", "g2"):  # two phases per batch, as USAD's training(): each on fresh forward passes
             optimizer = self.optimizers_[name]
             optimizer.zero_grad(set_to_none=True)
-            losses = self._losses(batch, epoch)
-            per_window = losses[name]
+            per_window = self._phase_loss(batch, name, epoch)
             loss = per_window.mean() if weights is None else (per_window * weights).sum() / weights.sum()
             loss.backward()
             optimizer.step()
@@ -149,6 +179,18 @@ class TmanDetector(NeuralDetector):
         return torch.where(scores > limit, limit / scores.clamp_min(1e-12), torch.ones_like(scores))
 
 
+class _Output(nn.Module):
+    """A backbone with its output layer: a sigmoid for min-max scaled data in [0, 1], or none (z-scores)."""
+
+    def __init__(self, backbone: nn.Module, sigmoid: bool):
+        super().__init__()
+        self.backbone, self.sigmoid = backbone, sigmoid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.backbone(x)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
 def _mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x - y).square().mean(dim=(1, 2))
 
@@ -168,7 +210,7 @@ class LstmAutoencoder(nn.Module):
         _, (h, _) = self.encoder(x)
         code = self.to_code(h[-1])
         decoded, _ = self.decoder(code.unsqueeze(1).expand(-1, self.window, -1))
-        return torch.sigmoid(self.to_output(decoded))
+        return self.to_output(decoded)
 
 
 class TcnAutoencoder(nn.Module):
@@ -203,7 +245,28 @@ class TcnAutoencoder(nn.Module):
         window = x.shape[1]
         grid = torch.cat([code.unsqueeze(2).expand(-1, -1, window),
                           self.positions.unsqueeze(0).expand(len(x), -1, -1)], dim=1)
-        return torch.sigmoid(self.decoder(grid)).transpose(1, 2)
+        return self.decoder(grid).transpose(1, 2)
 
 
-_BACKBONES = {"lstm": LstmAutoencoder, "tcn": TcnAutoencoder}
+class DenseAutoencoder(nn.Module):
+    """USAD's autoencoder (Audibert et al., KDD 2020, §3.1): fully connected layers over the flattened window.
+
+    USAD's widths (W*C -> W*C/2 -> W*C/4 -> latent, mirrored) grow with the window; here the two hidden layers are
+    ``2 * hidden`` and ``hidden`` wide (ReLU after each, as USAD), so the cost stays small for long windows.
+    ``layers`` is unused: the depth is USAD's.
+    """
+
+    def __init__(self, channels: int, window: int, *, hidden: int, latent: int, layers: int, dropout: float):
+        super().__init__()
+        flat = channels * window
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(flat, 2 * hidden), nn.ReLU(), nn.Dropout(dropout),
+                                     nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, latent), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 2 * hidden), nn.ReLU(),
+                                     nn.Dropout(dropout), nn.Linear(2 * hidden, flat),
+                                     nn.Unflatten(1, (window, channels)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+_BACKBONES = {"lstm": LstmAutoencoder, "tcn": TcnAutoencoder, "dense": DenseAutoencoder}
