@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import yaml
 
 from tsad.core import thresholds
 from tsad.core.frames import LABEL, split_entities
@@ -48,6 +49,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "tcn": {"model": {"backbone": "tcn"}},
     "dense": {"model": {"backbone": "dense"}},
     "lstm": {"model": {"backbone": "lstm"}},
+    "symmetric": {"model": {"symmetric": True}},
+    "adversarial schedule (USAD 1 - 1/n)": {"model": {"adversarial_weight": None}},
     "window 30": {"window": 30},
     "window 60": {"window": 60},
     "zscore": {"scaling": "zscore", "model": {"sigmoid_output": False}},
@@ -147,6 +150,8 @@ def main() -> None:
     parser.add_argument("--base", choices=["old", "current"], default="old")
     parser.add_argument("--fit-stride", type=int, default=1, help="train on every n-th window (speed)")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override the base model, e.g. adversarial_weight=0.1 backbone=tcn (YAML values)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -156,6 +161,7 @@ def main() -> None:
         if f.name not in {"seed", "device", "progress", "checkpoint_dir", "resume", "patience", "restore_best"}}
     if args.epochs:
         base["epochs"] = args.epochs
+    base |= {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     trains, tests = split_entities(latest(args.clean, "clean_train")), split_entities(latest(args.clean, "clean_test"))
     entities = args.entities or list(trains)
     rows = []

@@ -26,7 +26,7 @@ def config(**options):
             "progress": False, "seed": 7} | options
 
 
-@pytest.mark.parametrize("backbone", ["lstm", "tcn"])
+@pytest.mark.parametrize("backbone", ["lstm", "tcn", "dense"])
 def test_tman_beats_the_random_control(train_frame, test_frame, backbone):
     fit, val, test = scaled_windows(train_frame, test_frame)
     labels = test.window_labels
@@ -38,13 +38,16 @@ def test_tman_beats_the_random_control(train_frame, test_frame, backbone):
     assert set(tman.history_) >= {"train_loss", "train_loss_g1", "train_loss_g2", "val_loss"}
 
 
-def test_same_seed_same_scores(train_frame, test_frame):
+@pytest.mark.parametrize("adversarial_weight", [None, 0.1])
+def test_same_seed_and_thread_count_same_scores(train_frame, test_frame, adversarial_weight):
     fit, val, test = scaled_windows(train_frame, test_frame)
-    first = registry.build(config(epochs=2)).fit(fit, val).decision_function(test.windows)
-    second = registry.build(config(epochs=2)).fit(fit, val).decision_function(test.windows)
-    third = registry.build(config(epochs=2, seed=8)).fit(fit, val).decision_function(test.windows)
-    np.testing.assert_array_equal(first, second)
-    assert not np.array_equal(first, third)
+    options = {"epochs": 2, "threads": 1, "adversarial_weight": adversarial_weight}
+    first = registry.build(config(**options)).fit(fit, val)
+    second = registry.build(config(**options)).fit(fit, val).decision_function(test.windows)
+    third = registry.build(config(**options, seed=8)).fit(fit, val).decision_function(test.windows)
+    np.testing.assert_array_equal(first.decision_function(test.windows), second)
+    assert not np.array_equal(second, third)
+    assert first.history_["threads"] == [1.0] and torch.get_num_threads() == 1
 
 
 def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_result(train_frame, test_frame, tmp_path,
@@ -114,3 +117,20 @@ def test_unknown_backbone_is_refused(train_frame, test_frame):
     fit, val, _ = scaled_windows(train_frame, test_frame)
     with pytest.raises(ValueError, match="unknown TMAN backbone 'gru'"):
         registry.build(config(backbone="gru")).fit(fit, val)
+
+
+def test_a_phase_gives_no_gradient_to_the_other_network(train_frame, test_frame):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    detector = registry.build(config(epochs=1)).fit(fit, val)
+    for module in detector.modules_.values():
+        module.zero_grad(set_to_none=True)
+    detector._phase_loss(torch.from_numpy(np.ascontiguousarray(fit[:64])), "g1", epoch=3).mean().backward()
+    assert all(p.grad is not None for p in detector.modules_["g1"].parameters())
+    assert all(p.grad is None for p in detector.modules_["g2"].parameters())
+    assert all(p.requires_grad for p in detector.modules_["g2"].parameters())  # unfrozen after the phase
+
+
+def test_a_bad_adversarial_weight_is_refused(train_frame, test_frame):
+    fit, val, _ = scaled_windows(train_frame, test_frame)
+    with pytest.raises(ValueError, match="adversarial_weight must be null"):
+        registry.build(config(adversarial_weight=1.5)).fit(fit, val)
