@@ -22,10 +22,10 @@ from pathlib import Path
 
 import mlflow
 import torch
+import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from tsad.connectors.swat import parse_swat_frame
 from tsad.serving import rows_from_frame, swat_input_format
 from tsad.simulators.swat_plant import simulate_swat_plant
 
@@ -50,10 +50,15 @@ def train_in_copy(folder: Path, methods: list[str], params: dict[str, object]) -
 
 
 def parse_params(items: list[str]) -> dict[str, object]:
+    """``a.b.c=value`` items as the nested runtime parameters a Kedro session takes (values read as YAML)."""
     out: dict[str, object] = {}
     for item in items:
         key, _, value = item.partition("=")
-        out[key] = int(value) if value.lstrip("-").isdigit() else value
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})  # type: ignore[assignment]
+        node[leaf] = yaml.safe_load(value)  # type: ignore[index]
     return out
 
 
@@ -65,8 +70,7 @@ def main() -> None:
     parser.add_argument("--params", nargs="*", default=[], help="dotted runtime parameters for training")
     args = parser.parse_args()
     plant = simulate_swat_plant(n_normal=1_000, n_attack=args.rows, seed=7)
-    typed = parse_swat_frame(plant.attack)
-    rows = rows_from_frame(typed, swat_input_format(typed))
+    rows = rows_from_frame(plant.attack, swat_input_format(plant.attack))  # as a SWaT file gives them
     with tempfile.TemporaryDirectory() as tmp:
         uri = train_in_copy(Path(tmp), args.methods, parse_params(args.params))
         mlflow.set_tracking_uri(uri)
