@@ -105,7 +105,7 @@ def latest(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(sorted((folder / f"{name}.parquet").glob("*/*.parquet"))[-1])
 
 
-def run_one(train: pd.DataFrame, test: pd.DataFrame, variant: dict[str, Any], base: dict[str, Any], seed: int,
+def run_one(train: pd.DataFrame, test: pd.DataFrame, variant: dict[str, Any], base: dict[str, Any], *, seed: int,
             fit_stride: int) -> list[dict[str, Any]]:
     window, scaling = variant.get("window", 12), variant.get("scaling", "minmax")
     scaler = fit_scaler(train, {"method": scaling})
@@ -169,7 +169,7 @@ def main() -> None:
         for entity in entities:
             for seed in args.seeds:
                 train, test = trains[entity].drop(columns=[LABEL], errors="ignore"), tests[entity]
-                for row in run_one(train, test, VARIANTS[name], base, seed, args.fit_stride):
+                for row in run_one(train, test, VARIANTS[name], base, seed=seed, fit_stride=args.fit_stride):
                     rows.append({"variant": name, "entity": entity or "-", "seed": seed} | row)
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     pd.DataFrame(rows).to_csv(args.out, index=False)

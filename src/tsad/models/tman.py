@@ -88,7 +88,8 @@ class TmanDetector(NeuralDetector):
         if c.backbone not in _BACKBONES:
             raise ValueError(f"unknown TMAN backbone {c.backbone!r}; use one of {sorted(_BACKBONES)}")
         if c.adversarial_weight is not None and not 0 <= c.adversarial_weight <= 1:
-            raise ValueError(f"adversarial_weight must be null (USAD's 1 - 1/n) or in [0, 1], got {c.adversarial_weight}")
+            raise ValueError(f"adversarial_weight must be null (USAD's 1 - 1/n) or in [0, 1], "
+                             f"got {c.adversarial_weight}")
         if c.suppression not in {"none", "downweight", "clip"}:
             raise ValueError(f"unknown suppression {c.suppression!r}; use none, downweight or clip")
         make = _BACKBONES[c.backbone]
