@@ -22,10 +22,10 @@ from pathlib import Path
 
 import mlflow
 import torch
-import yaml
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from tsad.benchmark import runtime_params_from
 from tsad.serving import rows_from_frame, swat_input_format
 from tsad.simulators.swat_plant import simulate_swat_plant
 
@@ -49,19 +49,6 @@ def train_in_copy(folder: Path, methods: list[str], params: dict[str, object]) -
     return uri
 
 
-def parse_params(items: list[str]) -> dict[str, object]:
-    """``a.b.c=value`` items as the nested runtime parameters a Kedro session takes (values read as YAML)."""
-    out: dict[str, object] = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})  # type: ignore[assignment]
-        node[leaf] = yaml.safe_load(value)  # type: ignore[index]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
@@ -72,7 +59,7 @@ def main() -> None:
     plant = simulate_swat_plant(n_normal=1_000, n_attack=args.rows, seed=7)
     rows = rows_from_frame(plant.attack, swat_input_format(plant.attack))  # as a SWaT file gives them
     with tempfile.TemporaryDirectory() as tmp:
-        uri = train_in_copy(Path(tmp), args.methods, parse_params(args.params))
+        uri = train_in_copy(Path(tmp), args.methods, runtime_params_from(args.params))
         mlflow.set_tracking_uri(uri)
         for method in args.methods:
             model = mlflow.pyfunc.load_model(f"models:/{method}_swat/latest")

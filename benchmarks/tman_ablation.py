@@ -81,11 +81,7 @@ class _Recorder(TmanDetector):
         with torch.inference_mode():
             for start in range(0, len(windows), 4096):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + 4096]))
-                res = self._residuals(batch)
-                if self.config.symmetric:
-                    out.append(torch.stack([(res["r1"] + res["r2"]) / 2, (res["r12"] + res["r21"]) / 2], 1))
-                else:
-                    out.append(torch.stack([res["r1"], res["r12"]], 1))
+                out.append(torch.stack(self.score_parts(batch), 1))
         for module in self.modules_.values():
             module.train()
         return torch.cat(out).double().numpy()

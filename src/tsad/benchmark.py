@@ -323,10 +323,18 @@ def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
             mlflow.log_artifact(str(output_dir / name))
 
 
-def _parse_value(text: str) -> Any:
+def runtime_params_from(items: Sequence[str]) -> dict[str, Any]:
+    """``a.b.c=value`` items (values read as YAML) as the nested runtime parameters a Kedro session takes."""
     import yaml
 
-    return yaml.safe_load(text)
+    runtime: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        nested: Any = yaml.safe_load(value)
+        for part in reversed(key.split(".")):
+            nested = {part: nested}
+        runtime = _merge(runtime, nested)
+    return runtime
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -358,13 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with KedroSession.create(project_path=project, env=args.env) as session:
         config = dict(session.load_context().params.get("benchmark") or {})
-    runtime = dict(config.get("runtime_params") or {})
-    for item in args.params:
-        key, _, value = item.partition("=")
-        nested: Any = _parse_value(value)
-        for part in reversed(key.split(".")):
-            nested = {part: nested}
-        runtime = _merge(runtime, nested)
+    runtime = _merge(dict(config.get("runtime_params") or {}), runtime_params_from(args.params))
     output = args.output or project / str(config.get("output_dir", "data/08_reporting/benchmark"))
     _, board = run_grid(project, args.methods or config["methods"], args.datasets or config["datasets"],
                         args.seeds or config["seeds"], runtime_params=runtime, output_dir=output, env=args.env,

@@ -159,12 +159,15 @@ class TmanDetector(NeuralDetector):
         res = self._residuals(batch)
         return (res["r1"] + res["r2"]) / 2 if self.config.symmetric else res["r1"]
 
-    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+    def score_parts(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The direct and cross residuals of each window, which the score weighs by ``alpha`` and ``beta``."""
         res = self._residuals(batch)
         if self.config.symmetric:
-            direct, cross = (res["r1"] + res["r2"]) / 2, (res["r12"] + res["r21"]) / 2
-        else:
-            direct, cross = res["r1"], res["r12"]
+            return (res["r1"] + res["r2"]) / 2, (res["r12"] + res["r21"]) / 2
+        return res["r1"], res["r12"]
+
+    def _score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        direct, cross = self.score_parts(batch)
         return self.config.alpha * direct + self.config.beta * cross
 
     def _sample_weights(self, windows: np.ndarray, epoch: int) -> torch.Tensor | None:
