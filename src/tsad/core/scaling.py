@@ -36,8 +36,10 @@ def apply_scaler(frame: pd.DataFrame, scaler: dict) -> pd.DataFrame:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the frame lacks the scaled columns {missing}")
-    scaled = (frame[columns].to_numpy(dtype=np.float64) - np.asarray(scaler["offset"])) / np.asarray(scaler["scale"])
-    out = pd.DataFrame(scaled.astype(np.float32), columns=columns, index=frame.index)
+    scaled = frame[columns].to_numpy(dtype=np.float64, copy=True)
+    scaled -= np.asarray(scaler["offset"])  # in place: no temporaries the size of the frame
+    scaled /= np.asarray(scaler["scale"])
+    out = pd.DataFrame(scaled.astype(np.float32), columns=columns, index=frame.index, copy=False)
     for column in frame.columns.difference(columns, sort=False):
         out[column] = frame[column].to_numpy()
     return out

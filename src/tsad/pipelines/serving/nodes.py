@@ -94,7 +94,7 @@ def _as_rows(scores: pd.DataFrame, fmt: dict[str, Any]) -> pd.DataFrame:
     rows = scores.drop(columns=["label"], errors="ignore").reset_index()
     time_name = scores.index.names[-1]
     if pd.api.types.is_datetime64_any_dtype(rows[time_name]):  # ISO text serialises cleanly through MLflow serving
-        rows[time_name] = rows[time_name].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        rows[time_name] = np.datetime_as_string(rows[time_name].to_numpy().astype("datetime64[s]"))
     return rows
 
 
