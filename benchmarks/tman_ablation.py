@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from tsad.models.tman import TmanConfig, TmanDetector
 from tsad.pipelines.cleaning.nodes import apply_scaler, fit_scaler
 from tsad.pipelines.windowing.nodes import split_validation
 
+DEFAULTS = Path(__file__).resolve().parents[1] / "conf/base/parameters/methods/tman.yml"  # --base current
 # The defaults before this study (conf/base/parameters/methods/tman.yml at 2026-11-26).
 OLD_BASE = {"backbone": "lstm", "hidden_size": 64, "latent_size": 32, "symmetric": True, "adversarial_weight": None,
             "epochs": 10, "batch_size": 256, "learning_rate": 1e-3}
@@ -153,8 +153,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     base = dict(OLD_BASE) if args.base == "old" else {
-        f.name: getattr(TmanConfig(), f.name) for f in dataclasses.fields(TmanConfig)
-        if f.name not in {"seed", "device", "progress", "checkpoint_dir", "resume", "patience", "restore_best"}}
+        key: value for key, value in yaml.safe_load(DEFAULTS.read_text())["methods"]["tman"]["model"].items()
+        if key not in {"method", "seed", "device", "threads", "progress", "checkpoint_dir", "resume", "patience",
+                       "restore_best"}}
     if args.epochs:
         base["epochs"] = args.epochs
     base |= {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}

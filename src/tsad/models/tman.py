@@ -63,7 +63,7 @@ class TmanConfig(NeuralConfig):
     num_layers: int = 1
     dropout: float = 0.0
     symmetric: bool = True
-    adversarial_weight: float | None = None
+    adversarial_weight: float | None = 0.1
     sigmoid_output: bool = True
     alpha: float = 0.5
     beta: float = 0.5
