@@ -33,7 +33,11 @@ from tsad.core import thresholds
 from tsad.core.frames import LABEL, split_entities
 from tsad.core.metrics import pr_auc, precision_recall_f1, roc_auc
 from tsad.core.windows import WindowedSeries
+from tsad.connectors.swat import SWAT_TAGS
+from tsad.core.cleaning import constant_channels
+from tsad.models.pca import PcaConfig, PcaDetector
 from tsad.models.tman import TmanConfig, TmanDetector
+from tsad.simulators.swat_plant import simulate_preset
 from tsad.pipelines.cleaning.nodes import apply_scaler, fit_scaler
 from tsad.pipelines.windowing.nodes import split_validation
 
@@ -101,6 +105,31 @@ def latest(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(sorted((folder / f"{name}.parquet").glob("*/*.parquet"))[-1])
 
 
+def simulated_swat(n_normal: int, seed: int = 2015) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulated plant's normal and attack files (default preset's attack part, ``n_normal`` normal rows) as
+    clean splits: float tags, a 0/1 label, channels constant in training dropped."""
+    plant = simulate_preset("default", seed=seed, n_normal=n_normal)
+    train, test = (frame[list(SWAT_TAGS)].astype(np.float32) for frame in (plant.normal, plant.attack))
+    constant = constant_channels(train)
+    test = test.drop(columns=constant).assign(**{LABEL: (plant.attack["label"] != "Normal").to_numpy(np.int8)})
+    return train.drop(columns=constant), test
+
+
+def pca_reference(train: pd.DataFrame, test: pd.DataFrame, *, window: int, fit_stride: int) -> dict[str, float]:
+    """PCA (the project's defaults) on the same scaled windows, scored the same way: the baseline to beat."""
+    scaler = fit_scaler(train, {"method": "minmax"})
+    fit, val = split_validation(apply_scaler(train, scaler), {"window": window, "validation_fraction": 0.2})
+    test_series = WindowedSeries.from_frame(apply_scaler(test, scaler), window)
+    val_series = WindowedSeries.from_frame(val, window)
+    pca = PcaDetector(PcaConfig()).fit(WindowedSeries.from_frame(fit, window, fit_stride).windows)
+    val_scores = val_series.to_timestamps(pca.decision_function(val_series.windows), "mean")
+    test_scores = test_series.to_timestamps(pca.decision_function(test_series.windows), "mean")
+    flags = thresholds.apply(test_scores, thresholds.fit(val_scores, "quantile", q=0.995)).flags
+    labels = test_series.labels
+    return {"roc_auc": roc_auc(labels, test_scores), "pr_auc": pr_auc(labels, test_scores),
+            "f1": precision_recall_f1(labels, flags)[2]}
+
+
 def run_one(train: pd.DataFrame, test: pd.DataFrame, variant: dict[str, Any], base: dict[str, Any], *, seed: int,
             fit_stride: int) -> list[dict[str, Any]]:
     window, scaling = variant.get("window", 12), variant.get("scaling", "minmax")
@@ -139,7 +168,10 @@ def run_one(train: pd.DataFrame, test: pd.DataFrame, variant: dict[str, Any], ba
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clean", type=Path, required=True, help="folder of clean_train/clean_test.parquet versions")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--clean", type=Path, help="folder of clean_train/clean_test.parquet versions")
+    source.add_argument("--simulate-swat", type=int, metavar="N_NORMAL",
+                        help="simulate the SWaT plant (default preset) with N_NORMAL normal rows instead")
     parser.add_argument("--entities", nargs="*", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
@@ -159,9 +191,20 @@ def main() -> None:
     if args.epochs:
         base["epochs"] = args.epochs
     base |= {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
-    trains, tests = split_entities(latest(args.clean, "clean_train")), split_entities(latest(args.clean, "clean_test"))
+    if args.clean:
+        trains = split_entities(latest(args.clean, "clean_train"))
+        tests = split_entities(latest(args.clean, "clean_test"))
+    else:
+        trains, tests = ({None: frame} for frame in simulated_swat(args.simulate_swat))
     entities = args.entities or list(trains)
     rows = []
+    for entity in entities:
+        train, test = trains[entity].drop(columns=[LABEL], errors="ignore"), tests[entity]
+        pca = pca_reference(train, test, window=12, fit_stride=args.fit_stride)
+        rows.append({"variant": "PCA (reference)", "entity": entity or "-", "seed": 0, "checkpoint": "-",
+                     "score": "-"} | pca)
+        print(f"{'PCA (reference)':<24} {entity or '-':<14}: ROC {pca['roc_auc']:.3f} PR {pca['pr_auc']:.3f} "  # noqa: T201
+              f"F1 {pca['f1']:.3f}", flush=True)
     for name in args.variants:
         for entity in entities:
             for seed in args.seeds:

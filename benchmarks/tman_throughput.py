@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        for backbone in ("lstm", "tcn"):
+        for backbone in ("dense", "lstm", "tcn"):
             measure(device, args, backbone)
 
 

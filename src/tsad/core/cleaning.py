@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 def non_finite_counts(frame: pd.DataFrame) -> pd.Series:
     """Number of NaN or infinite values per channel."""
     values = frame[channel_columns(frame)]
-    return pd.Series((~np.isfinite(values.to_numpy(dtype=np.float64))).sum(axis=0), index=values.columns)
+    return pd.Series((~np.isfinite(values.to_numpy())).sum(axis=0), index=values.columns)  # in the frame's dtype
 
 
 def fill_non_finite(frame: pd.DataFrame, name: str, policy: str = "error",

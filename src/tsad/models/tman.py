@@ -3,15 +3,18 @@
 The paper's text and code are not public (../shared/docs/methods.md §1); this follows the recommended
 reading there, with every open choice a parameter:
 
-- Two identical temporal autoencoders G1 and G2 (LSTM or temporal-convolution backbone) reconstruct normal
-  windows x (min-max scaled, so the decoders end in a sigmoid).
+- Two identical autoencoders G1 and G2 reconstruct normal windows x (min-max scaled, so the decoders end in a
+  sigmoid). The backbone is USAD's fully connected layers over the flattened window by default, or an LSTM
+  seq2seq or a dilated temporal-convolution network (``backbone``).
 - Mutual adversarial training, USAD's two-phase objective (Audibert et al., KDD 2020, Eqs. 11-12) made
-  symmetric, with n the 1-based epoch:
-    L_G1 = 1/n ||x - G1(x)||² + (1 - 1/n) ||x - G2(G1(x))||² - (1 - 1/n) ||x - G1(G2(x))||²
-    L_G2 = 1/n ||x - G2(x)||² + (1 - 1/n) ||x - G1(G2(x))||² - (1 - 1/n) ||x - G2(G1(x))||²
+  symmetric, with w the adversarial weight:
+    L_G1 = (1 - w) ||x - G1(x)||² + w ||x - G2(G1(x))||² - w ||x - G1(G2(x))||²
+    L_G2 = (1 - w) ||x - G2(x)||² + w ||x - G1(G2(x))||² - w ||x - G2(G1(x))||²
   Each network learns to reconstruct, to produce outputs the other reconstructs well (fool it), and to
-  reconstruct the other's outputs badly (expose it). ``symmetric: false`` gives USAD's one-way pair
-  (G1 fools, G2 exposes). The two losses are minimised alternately per batch with two optimizers.
+  reconstruct the other's outputs badly (expose it). USAD sets w = 1 - 1/n in epoch n; that schedule drives the
+  reconstruction apart, so w is fixed (0.1) by default and the schedule is ``adversarial_weight: null``
+  (docs/tman_ablation.md). ``symmetric: false`` gives USAD's one-way pair (G1 fools, G2 exposes). The two losses
+  are minimised alternately per batch with two optimizers.
 - Score (weighted residuals, USAD Eq. 13 made symmetric):
     s(x) = α (||x - G1(x)||² + ||x - G2(x)||²) / 2 + β (||x - G2(G1(x))||² + ||x - G1(G2(x))||²) / 2.
 - Anomaly suppression in training (MANomaly's "high anomaly suppression", an assumption): after a warm-up,
@@ -39,8 +42,8 @@ class TmanConfig(NeuralConfig):
     """TMAN options (defaults documented in conf/base/parameters/methods/tman.yml).
 
     Attributes:
-        backbone: ``lstm`` (recurrent seq2seq), ``tcn`` (dilated temporal convolutions) or ``dense`` (USAD's
-            fully connected autoencoder of the flattened window).
+        backbone: ``dense`` (USAD's fully connected autoencoder of the flattened window), ``lstm`` (recurrent
+            seq2seq) or ``tcn`` (dilated temporal convolutions).
         hidden_size: Width of the recurrent or convolutional layers.
         latent_size: Size of the code each window is compressed to.
         num_layers: Recurrent layers (lstm) or dilated blocks (tcn) in the encoder and in the decoder.
@@ -57,7 +60,7 @@ class TmanConfig(NeuralConfig):
     """
 
     method: str = "tman"
-    backbone: str = "lstm"
+    backbone: str = "dense"
     hidden_size: int = 64
     latent_size: int = 32
     num_layers: int = 1
