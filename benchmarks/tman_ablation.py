@@ -29,17 +29,17 @@ import pandas as pd
 import torch
 import yaml
 
+from tsad.connectors.swat import SWAT_TAGS
 from tsad.core import thresholds
+from tsad.core.cleaning import constant_channels
 from tsad.core.frames import LABEL, split_entities
 from tsad.core.metrics import pr_auc, precision_recall_f1, roc_auc
 from tsad.core.windows import WindowedSeries
-from tsad.connectors.swat import SWAT_TAGS
-from tsad.core.cleaning import constant_channels
 from tsad.models.pca import PcaConfig, PcaDetector
 from tsad.models.tman import TmanConfig, TmanDetector
-from tsad.simulators.swat_plant import simulate_preset
 from tsad.pipelines.cleaning.nodes import apply_scaler, fit_scaler
 from tsad.pipelines.windowing.nodes import split_validation
+from tsad.simulators.swat_plant import simulate_preset
 
 DEFAULTS = Path(__file__).resolve().parents[1] / "conf/base/parameters/methods/tman.yml"  # --base current
 # The defaults before this study (conf/base/parameters/methods/tman.yml at 2026-11-26).
@@ -55,6 +55,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "lstm": {"model": {"backbone": "lstm"}},
     "symmetric": {"model": {"symmetric": True}},
     "adversarial schedule (USAD 1 - 1/n)": {"model": {"adversarial_weight": None}},
+    "latent 8": {"model": {"latent_size": 8}},
+    "hidden 16, latent 8": {"model": {"hidden_size": 16, "latent_size": 8}},
+    "dropout 0.2": {"model": {"dropout": 0.2}},
     "window 30": {"window": 30},
     "window 60": {"window": 60},
     "zscore": {"scaling": "zscore", "model": {"sigmoid_output": False}},

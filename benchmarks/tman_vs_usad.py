@@ -90,8 +90,8 @@ def run_usad(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> d
     score_s = time.perf_counter() - started
     n_scored = len(rows) - args.window + 1
     return {"method": "DeepOD USAD", "train_windows": len(seqs), "train_s": train_s,
-            "train_rate": args.epochs * len(seqs) / train_s, "score_windows": n_scored, "score_rate": n_scored / score_s,
-            "threads": torch.get_num_threads()}
+            "train_rate": args.epochs * len(seqs) / train_s, "score_windows": n_scored,
+            "score_rate": n_scored / score_s, "threads": torch.get_num_threads()}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -138,7 +138,8 @@ def main() -> None:
               f"peak RSS {r['peak_rss_gb']:.2f} GB")
     tman, usad = results
     print(f"TMAN / USAD:   train {tman['train_rate'] / usad['train_rate']:.1f}x   "  # noqa: T201
-          f"score {tman['score_rate'] / usad['score_rate']:.1f}x   memory {usad['peak_rss_gb'] / tman['peak_rss_gb']:.1f}x less")
+          f"score {tman['score_rate'] / usad['score_rate']:.1f}x   "
+          f"memory {usad['peak_rss_gb'] / tman['peak_rss_gb']:.1f}x less")
 
 
 if __name__ == "__main__":

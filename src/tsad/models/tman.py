@@ -57,6 +57,7 @@ class TmanConfig(NeuralConfig):
         suppression: ``none``, ``downweight`` or ``clip`` of high-residual training windows.
         suppression_quantile: Training-score quantile above which windows are suppressed.
         suppression_warmup: Epochs trained on all windows before suppression starts.
+        score_batch_size: Windows scored at once; 512 keeps the dense layers' activations in cache.
     """
 
     method: str = "tman"
@@ -73,6 +74,7 @@ class TmanConfig(NeuralConfig):
     suppression: str = "none"
     suppression_quantile: float = 0.99
     suppression_warmup: int = 3
+    score_batch_size: int = 512
 
 
 class TmanDetector(NeuralDetector):
