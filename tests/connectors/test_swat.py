@@ -3,12 +3,17 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tsad.connectors.swat import (
     SWAT_ACTUATORS,
     SWAT_RAW_HEADER,
     SWAT_TAGS,
+    TIMESTAMP_FORMAT,
+    format_swat_timestamps,
     parse_swat_frame,
+    parse_swat_timestamps,
     read_swat_export,
     write_swat_csv,
     write_swat_xlsx,
@@ -186,3 +191,27 @@ def test_gzipped_export_round_trip(tmp_path):
     write_swat_csv(original, path, sep=";", decimal=",")
     assert path.read_bytes()[:2] == b"\x1f\x8b"
     check_typed(parse_swat_frame(read_swat_export(path)), original)
+
+
+# Cells near SWaT's timestamps: fields out of range (day 0-39, month 0-13, hour 0-13, minute/second 0-61),
+# impossible dates (29/2/2015, 31/4), two-digit years, any AM/PM case, blanks, stray text.
+swat_like_cells = st.builds(
+    lambda d, m, y, h, mi, s, noon, pad, tail: f"{pad}{d}/{m}/{y} {h}:{mi:02d}:{s:02d} {noon}{tail}",
+    st.integers(0, 39), st.integers(0, 13), st.sampled_from([2015, 2016, 15, 1999]), st.integers(0, 13),
+    st.integers(0, 61), st.integers(0, 61), st.sampled_from(["AM", "PM", "am", "pM", "XM"]),
+    st.sampled_from(["", " ", "  "]), st.sampled_from(["", " ", "x"]))
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(swat_like_cells | st.text(max_size=12), min_size=1, max_size=20))
+def test_timestamp_parser_agrees_with_strptime(cells):
+    text = pd.Series(cells, dtype=object)
+    expected = pd.to_datetime(text.astype(str).str.strip(), format=TIMESTAMP_FORMAT, errors="coerce")
+    parsed = parse_swat_timestamps(text)
+    np.testing.assert_array_equal(parsed.isna(), expected.isna())
+    assert (parsed[~parsed.isna()] == pd.DatetimeIndex(expected[~expected.isna()])).all()
+
+
+def test_timestamp_parser_reads_what_the_files_write():
+    index = pd.date_range("2015-12-28 10:00:00", periods=3000, freq="97s", name="timestamp")
+    assert parse_swat_timestamps(pd.Series(format_swat_timestamps(index))).equals(index)

@@ -178,7 +178,8 @@ def parse_swat_timestamps(text: pd.Series) -> pd.DatetimeIndex:
     numbers = {name: pc.cast(fields[name], pa.int64()).fill_null(0).to_numpy()
                for name in ("year", "month", "day", "hour", "minute", "second")}
     hour12 = numbers["hour"]
-    ok = found & (hour12 >= 1) & (hour12 <= 12)
+    # strptime's ranges: hour 1-12 with %I, minute 0-59, second 0-61 (leap seconds roll over, as there)
+    ok = found & (hour12 >= 1) & (hour12 <= 12) & (numbers["minute"] <= 59) & (numbers["second"] <= 61)
     pm = np.asarray(pc.equal(pc.utf8_upper(fields["noon"]), "P").fill_null(False))
     numbers["hour"] = hour12 % 12 + 12 * pm
     parts = pd.DataFrame({name: np.where(ok, values, 1 if name in {"year", "month", "day"} else 0)
