@@ -11,6 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
@@ -77,6 +78,15 @@ def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     bootstrap_project(tmp_path)
     return tmp_path
+
+
+def set_model_options(project: Path, **methods: dict) -> None:
+    """Override model options of the project copy's methods in conf/local (e.g. ``tman={"epochs": 2}``)."""
+    path = project / "conf" / "local" / "parameters.yml"
+    current = yaml.safe_load(path.read_text()) if path.exists() else {}
+    for method, options in methods.items():
+        current.setdefault("methods", {}).setdefault(method, {}).setdefault("model", {}).update(options)
+    path.write_text(yaml.safe_dump(current))
 
 
 def mlflow_run(project: Path, name: str) -> mlflow.entities.Run:

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from tsad import settings
-from tsad.config import TsadConfigLoader, experiment_parameters
-from tsad.experiments import DATASETS, EXPERIMENTS
+from tsad.config import ParameterError, TsadConfigLoader, experiment_parameters
+from tsad.experiments import DATASETS
+from tsad.models import registry
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -22,7 +23,8 @@ def test_every_dataset_and_experiment_is_resolved(parameters):
         ingestion = {"ingestion"} if spec.ingest_parameters else set()  # entity subset etc. (multi-entity data)
         expected = {"cleaning", "scaling", "feature_selection", "windowing", "inference"} | ingestion
         assert expected <= set(parameters["data"][ds])
-    for method, ds in EXPERIMENTS:
+    assert set(parameters["methods"]) == set(registry.available())
+    for method, ds in ((m, ds) for m in parameters["methods"] for ds in DATASETS):
         resolved = parameters["experiments"][f"{method}_{ds}"]
         assert resolved["model"]["method"] == method
         assert {"model", "scoring", "threshold"} <= set(resolved)
@@ -35,11 +37,34 @@ def test_defaults_are_written_once_and_overridden_per_dataset(parameters):
 
 
 def test_method_overrides_per_dataset_merge_deeply():
-    out = experiment_parameters({"threshold": {"q": 0.9}}, {"pca": {"model": {"method": "pca", "n_components": 0.9}}},
+    out = experiment_parameters({"threshold": {"q": 0.9}}, {"pca": {"model": {"n_components": 0.9}}},
                                 {"x": {"methods": {"pca": {"model": {"n_components": 3}}}}})
-    assert out["pca_x"] == {"threshold": {"q": 0.9}, "model": {"method": "pca", "n_components": 3}}
+    assert out["pca_x"]["threshold"] == {"q": 0.9}
+    assert out["pca_x"]["model"] == registry.build({"method": "pca", "n_components": 3}).config.__dict__
     with pytest.raises(ValueError, match="unknown method"):
         experiment_parameters({}, {"pca": {}}, {"x": {"methods": {"pcaa": {}}}})
+
+
+def test_model_parameters_are_completed_from_the_method_and_checked():
+    out = experiment_parameters({}, {"tman": {"model": {"epochs": 3}}}, {"x": {}})["tman_x"]["model"]
+    assert out["epochs"] == 3 and out["backbone"] == "dense"  # the rest from TmanConfig
+    assert out["checkpoint_dir"] == "data/06_models/x/tman/checkpoints"  # one folder per experiment
+    with pytest.raises(ParameterError, match=r"experiments\.tman_x\.model: unknown parameter\(s\) \['epoch'\].*"
+                                             r"datasets\.x\.methods\.tman\.model"):
+        experiment_parameters({}, {"tman": {}}, {"x": {"methods": {"tman": {"model": {"epoch": 3}}}}})
+    with pytest.raises(ParameterError, match=r"experiments\.tman_x\.model\.epochs: expected int, got str 'ten'"):
+        experiment_parameters({}, {"tman": {"model": {"epochs": "ten"}}}, {"x": {}})
+
+
+def test_method_files_hold_no_code_default():
+    """Each default is written once: a method's parameters file sets only what differs from its config class."""
+    import yaml
+
+    for path in (CONF / "base" / "parameters" / "methods").glob("*.yml"):
+        for method, block in yaml.safe_load(path.read_text())["methods"].items():
+            defaults = registry.get(method).config_class(method=method).__dict__
+            same = [k for k, v in (block.get("model") or {}).items() if defaults.get(k) == v]
+            assert not same, f"{path.name}: {same} repeat {method}'s code defaults"
 
 
 def test_local_overrides_merge_key_by_key(tmp_path):
@@ -56,7 +81,7 @@ def test_local_overrides_merge_key_by_key(tmp_path):
 
 def test_another_threshold_strategy_replaces_the_default_options():
     defaults = {"threshold": {"strategy": "quantile", "q": 0.995, "persistence": 2}}
-    out = experiment_parameters(defaults, {"m": {"threshold": {"strategy": "k_sigma", "k": 4}}, "n": {}},
-                                {"x": {"methods": {"n": {"threshold": {"q": 0.9}}}}})
-    assert out["m_x"]["threshold"] == {"strategy": "k_sigma", "k": 4, "persistence": 2}
-    assert out["n_x"]["threshold"] == {"strategy": "quantile", "q": 0.9, "persistence": 2}
+    out = experiment_parameters(defaults, {"pca": {"threshold": {"strategy": "k_sigma", "k": 4}}, "random": {}},
+                                {"x": {"methods": {"random": {"threshold": {"q": 0.9}}}}})
+    assert out["pca_x"]["threshold"] == {"strategy": "k_sigma", "k": 4, "persistence": 2}
+    assert out["random_x"]["threshold"] == {"strategy": "quantile", "q": 0.9, "persistence": 2}

@@ -7,10 +7,12 @@ from kedro.io import DataCatalog
 
 from tsad import settings
 from tsad.config import TsadConfigLoader
-from tsad.experiments import DATASETS, METHODS
+from tsad.experiments import DATASETS
+from tsad.models import registry
 from tsad.pipeline_registry import register_pipelines
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+METHODS = registry.available()  # conf/base/parameters/methods declares each built-in method
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ with the MLflow store and data/ inside the temporary folder.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +15,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mlflow_run
+from conftest import mlflow_run, set_model_options
 from kedro.framework.session import KedroSession
 
+from tsad.config import ParameterError
 from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
 from tsad.serving import swat_model_input
@@ -76,9 +76,7 @@ def test_a_bad_source_file_writes_nothing_and_keeps_earlier_versions(project):
 
 def shrink_tman(project: Path) -> None:
     """Two small epochs, so that a whole tman_swat run takes seconds (the copy's configuration only)."""
-    path = project / "conf" / "base" / "parameters" / "methods" / "tman.yml"
-    text = re.sub(r"epochs: \d+", "epochs: 2", path.read_text()).replace("hidden_size: 64", "hidden_size: 16")
-    path.write_text(text.replace("progress: true", "progress: false"))
+    set_model_options(project, tman={"epochs": 2, "hidden_size": 16, "progress": False})
 
 
 PREDICT_IN_A_NEW_PROCESS = """
@@ -146,3 +144,61 @@ def test_kedro_viz_builds_the_registered_pipelines(project):
     assert result.returncode == 0, result.stderr[-2000:]
     api = json.loads((project / "build" / "api" / "main").read_text())
     assert {"tman_swat", "pca_swat", "data_swat", "inference_swat"} <= {p["id"] for p in api["pipelines"]}
+
+
+def test_a_misspelled_model_parameter_fails_before_the_first_node(project):
+    runtime = {"swat_simulator_preset": "tiny", "methods": {"tman": {"model": {"epoch": 3}}}}  # --params=methods...
+    with pytest.raises(ParameterError, match=r"experiments\.tman_\w+\.model: unknown parameter\(s\) \['epoch'\]"), \
+            KedroSession.create(project_path=project, runtime_params=runtime) as session:
+        session.run(pipeline_names=["tman_swat"])
+    assert not (project / "data").exists()  # nothing ran, nothing was written
+
+
+NEW_DETECTOR = '''
+import dataclasses
+
+import numpy as np
+import torch
+
+from tsad.models.base import Detector, DetectorConfig
+
+
+@dataclasses.dataclass
+class MedianConfig(DetectorConfig):
+    power: float = 2.0
+
+
+class MedianDistance(Detector):
+    """Mean distance of a window to the training median of each channel."""
+
+    config_class = MedianConfig
+
+    def _fit(self, windows_train, windows_val):
+        self.median_ = np.median(windows_train.reshape(-1, windows_train.shape[2]), axis=0)
+
+    def _score_windows(self, windows):
+        return (np.abs(windows - self.median_) ** self.config.power).mean(axis=(1, 2)).astype(np.float64)
+
+    def _state_tensors(self):
+        return {"median": torch.from_numpy(self.median_)}
+
+    def _load_state_tensors(self, tensors):
+        self.median_ = tensors["median"].cpu().numpy()
+'''
+
+
+def test_a_method_declared_by_a_module_and_a_parameters_file_runs_and_registers(project, tmp_path, monkeypatch):
+    plugins = tmp_path / "plugins"
+    (plugins / "my_detectors").mkdir(parents=True)
+    (plugins / "my_detectors" / "__init__.py").write_text("")
+    (plugins / "my_detectors" / "median.py").write_text(NEW_DETECTOR)
+    monkeypatch.syspath_prepend(str(plugins))
+    (project / "conf" / "base" / "parameters" / "methods" / "median.yml").write_text(
+        "methods:\n  median:\n    model: {detector: my_detectors.median.MedianDistance, power: 1.0}\n")
+    run(project, "median_swat")
+    metrics = mlflow_run(project, "median_swat").data.metrics
+    assert {"median.roc_auc", "median.f1", "random_control.roc_auc"} <= set(metrics)
+    model = mlflow.pyfunc.load_model("models:/median_swat/1")
+    rows = swat_model_input(str(project / "data/01_raw/swat/simulated/SWaT_Dataset_Attack_v0.csv"))
+    predictions = model.predict(rows.head(200))
+    assert len(predictions) == 200 and np.isfinite(predictions["score"]).all()

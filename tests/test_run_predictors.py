@@ -4,13 +4,13 @@ the methods' own configuration (per-channel DistriTailNoise2Th, aggregation ``la
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import set_model_options
 from kedro.framework.session import KedroSession
 
 from tsad.core import thresholds
@@ -22,11 +22,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def project(project):
     """The shared project, with one small epoch per predictor so that a run takes seconds (the copy's config only)."""
-    for method in ("transformer", "lstm"):
-        path = project / "conf" / "base" / "parameters" / "methods" / f"{method}.yml"
-        text = re.sub(r"epochs: \d+", "epochs: 1", path.read_text()).replace("feedforward_size: 2048",
-                                                                            "feedforward_size: 32")
-        path.write_text(text.replace("progress: true", "progress: false"))
+    set_model_options(project, transformer={"epochs": 1, "feedforward_size": 32, "progress": False},
+                      lstm={"epochs": 1, "progress": False})
     return project
 
 

@@ -8,6 +8,7 @@ datasets.<ds>.methods.<method>). The files hold only what differs; the nodes rea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import weakref
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 from omegaconf import DictConfig, OmegaConf
+
+from tsad.models import registry
 
 
 def _plain(node: Any) -> dict:
@@ -36,10 +39,19 @@ def dataset_parameters(defaults: Any, datasets: Any) -> dict:
     return out
 
 
+class ParameterError(ValueError):
+    """A parameter the method or stage does not know, or of the wrong type; raised before any node runs."""
+
+
 def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
     """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair.
 
-    A model ``checkpoint_dir: auto`` becomes ``data/06_models/<ds>/<m>/checkpoints``.
+    The ``model`` block is completed with the method's own defaults (its config dataclass, where each default is
+    written once) and checked against it. A method with checkpoints writes them to
+    ``data/06_models/<ds>/<m>/checkpoints`` unless ``checkpoint_dir`` names another folder (null: none).
+
+    Raises:
+        ParameterError: A model parameter the method does not know, or of the wrong type, named in full.
     """
     methods, datasets = _plain(methods), _plain(datasets)
     out = {}
@@ -51,10 +63,28 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
         for method, method_config in methods.items():
             resolved = merged(defaults, method_config, per_method.get(method, {}))
             resolved["threshold"] = _threshold(defaults, method_config, per_method.get(method, {}))
-            if resolved.get("model", {}).get("checkpoint_dir") == "auto":  # one folder per experiment
-                resolved["model"]["checkpoint_dir"] = f"data/06_models/{ds}/{method}/checkpoints"
+            resolved["model"] = complete_model(method, ds, resolved.get("model") or {})
             out[f"{method}_{ds}"] = resolved
     return out
+
+
+def complete_model(method: str, dataset: str, model: Mapping[str, Any]) -> dict:
+    """The model parameters of ``method`` on ``dataset``: every option of the detector, checked.
+
+    ``model`` holds what the parameters files and ``--params`` set; ``detector`` (an import path) picks a class
+    that is not built in.
+    """
+    where = f"experiments.{method}_{dataset}.model"
+    given = {"method": method} | dict(model)
+    try:
+        config = registry.build(given, where).config
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"{error} (set in methods.{method}.model, datasets.{dataset}.methods.{method}.model "
+                             "or --params)") from error
+    complete = dataclasses.asdict(config)
+    if "checkpoint_dir" in complete and model.get("checkpoint_dir", "auto") == "auto":  # one folder per experiment
+        complete["checkpoint_dir"] = f"data/06_models/{dataset}/{method}/checkpoints"
+    return ({"detector": given["detector"]} if "detector" in given else {}) | complete
 
 
 def _threshold(*configs: Any) -> dict:

@@ -32,11 +32,12 @@ def register_pipelines() -> dict[str, Pipeline]:
     (method, dataset) pair.
     """
     # Built-in datasets, and those declared by a datasets.<name>.source block in the run's configuration.
-    datasets = DATASETS | declared_datasets(declared_sources(project_parameters()))
+    parameters = project_parameters()
+    datasets = DATASETS | declared_datasets(declared_sources(parameters))
     data = {ds: data_pipeline(ds, spec) for ds, spec in datasets.items()}
     pipelines = {f"data_{ds}": pipe for ds, pipe in data.items()}
     pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in datasets}
-    for method, ds in experiment_grid(datasets):
+    for method, ds in experiment_grid(datasets, parameters.get("methods") or {}):
         training = data[ds] + model_pipeline(method, ds)
         if datasets[ds].window_metrics:
             training += window_evaluation_pipeline(method, ds)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from tsad.core.device import resolve_device, use_threads
+from tsad.core.options import from_mapping
 from tsad.core.seeding import seed_everything
 
 
@@ -24,7 +25,8 @@ class DetectorConfig:
     """Options shared by every detector.
 
     Attributes:
-        method: Registry name of the detector (``pca``, ``random``, ``tman`` ...).
+        method: The name the method runs under (``tman``; for a method declared in configuration, its key under
+            ``methods``); filled by ``Detector.from_params``.
         seed: Seeds every generator used by ``fit`` and ``decision_function``.
         device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda[:i]``.
         score_batch_size: Windows scored per batch.
@@ -32,20 +34,17 @@ class DetectorConfig:
             (floats are summed in another order), so a run is repeatable on the same thread count.
     """
 
-    method: str
+    method: str = ""
     seed: int = 0
     device: str = "auto"
     score_batch_size: int = 4096
     threads: int | None = None
 
     @classmethod
-    def from_dict(cls, params: Mapping[str, Any]) -> Self:
-        """Build the config from parameters, refusing keys the method does not know."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(params) - names)
-        if unknown:
-            raise ValueError(f"{cls.__name__}: unknown parameter(s) {unknown}; known: {sorted(names)}")
-        return cls(**dict(params))
+    def from_dict(cls, params: Mapping[str, Any], where: str | None = None) -> Self:
+        """Build the config from parameters, refusing keys the method does not know and values of another type,
+        naming them (``where``: how to call the parameters in the message, the class name by default)."""
+        return from_mapping(cls, params, where or cls.__name__)
 
 
 class Detector(ABC):
@@ -54,9 +53,9 @@ class Detector(ABC):
     Fitted attributes end in ``_``: ``window_``, ``n_channels_``, ``device_``, ``history_``.
     """
 
-    name: ClassVar[str]
+    # The built-in name of the method (``tman``); a detector declared in configuration by its import path needs none.
+    name: ClassVar[str] = ""
     config_class: ClassVar[type[DetectorConfig]] = DetectorConfig
-    tags: ClassVar[dict[str, Any]] = {"multivariate": True, "output": "window", "needs_gpu": False}
     # Optional: the method scores each channel (``channel_scores``), and its window score is their sum.
     channel_scored: ClassVar[bool] = False
 
@@ -68,14 +67,19 @@ class Detector(ABC):
         self.history_: dict[str, list[float]] = {}
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> Self:
-        """A detector configured from a parameters mapping (``method`` included)."""
-        return cls(cls.config_class.from_dict(params))
+    def from_params(cls, params: Mapping[str, Any], where: str | None = None) -> Self:
+        """A detector configured from a parameters mapping (``method`` defaults to the class's ``name``)."""
+        return cls(cls.config_class.from_dict({"method": cls.name} | dict(params), where))
 
     @classmethod
     def test_config(cls) -> DetectorConfig:
         """A tiny CPU configuration for the shared contract tests (fits in well under 5 s)."""
         return cls.config_class(method=cls.name, device="cpu")
+
+    @property
+    def method(self) -> str:
+        """The name the method runs under, for messages and logs."""
+        return self.config.method or self.name or type(self).__name__
 
     def fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None = None) -> Self:
         """Fit on normal windows; ``windows_val`` (also normal) is for early stopping where a method has it."""
@@ -145,7 +149,8 @@ class Detector(ABC):
         """Checkpoint as a plain dict: config, fitted geometry, tensors and history."""
         if self.window_ is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted")
-        return {"method": self.name, "config": dataclasses.asdict(self.config), "window": self.window_,
+        return {"method": self.method, "detector": import_path(type(self)), "config": dataclasses.asdict(self.config),
+                "window": self.window_,
                 "n_channels": self.n_channels_, "tensors": self._state_tensors(), "history": self.history_}
 
     @classmethod
@@ -173,6 +178,11 @@ class Detector(ABC):
     @abstractmethod
     def _load_state_tensors(self, tensors: dict[str, Any]) -> None:
         """Restore the tensors given by ``_state_tensors`` (already on ``device_``)."""
+
+
+def import_path(cls: type) -> str:
+    """``package.module.Class``: where a class is imported from (``tsad.models.registry.get`` reads it back)."""
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _check_windows(windows: np.ndarray, name: str, shape: tuple[int | None, ...] | None = None) -> None:

@@ -55,9 +55,11 @@ class LstmConfig(PredictorConfig):
         professor_forcing_loss: Add the simplified professor-forcing loss (MSE between the free-running and the
             detached teacher-forced LSTM outputs); needs the free-running roll-out, which it computes.
         covariance_ridge: Σ + ridge · mean(diag Σ) · I is inverted (plus 1e-12 so a zero Σ stays invertible).
+
+    Early stopping watches the teacher-forced next-step MSE of held-out normal training windows, never the test set
+    (the seed used the test set); ``restore_best: false`` with ``patience: 0`` gives the seed's last-epoch model.
     """
 
-    method: str = "lstm"
     batch_size: int = 64  # the seed's training script (also: learning rate 2e-4, weight decay 1e-4)
     learning_rate: float = 0.0002
     weight_decay: float = 0.0001

@@ -22,7 +22,6 @@ class PcaConfig(DetectorConfig):
         n_components: Components kept: a fraction in (0, 1) of explained variance, or a count >= 1.
     """
 
-    method: str = "pca"
     n_components: float = 0.95
 
 

@@ -6,26 +6,17 @@ benchmarks (peers.md §4), so every model is reported beside it.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 
-from tsad.models.base import Detector, DetectorConfig
-
-
-@dataclasses.dataclass
-class RandomConfig(DetectorConfig):
-    """The control has only the shared options; ``seed`` fixes its scores."""
-
-    method: str = "random"
+from tsad.models.base import Detector
 
 
 class RandomDetector(Detector):
     """Scores drawn from U(0, 1), one per window, reproducible from the seed."""
 
-    name = "random"
-    config_class = RandomConfig
+    name = "random"  # only the shared options (DetectorConfig); ``seed`` fixes its scores
 
     def _fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None) -> None:
         self.history_ = {}

@@ -1,4 +1,9 @@
-"""Detector registry: method name -> class, imported lazily so that listing methods never imports torch."""
+"""Detector registry: the built-in methods by name, and any detector class by its import path.
+
+A built-in method is a ``Detector`` subclass with a ``name`` in one of ``BUILTIN_MODULES``; a method declared in
+configuration names its class by import path (``methods.<name>.model.detector: package.module.Class``). The
+modules are imported on first use, so that listing pipelines imports torch only when a detector is needed.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +13,60 @@ from typing import Any
 
 from tsad.models.base import Detector
 
-_ALIASES = {
-    "pca": "tsad.models.pca:PcaDetector",
-    "random": "tsad.models.random_control:RandomDetector",
-    "tman": "tsad.models.tman:TmanDetector",
-    "tanogan": "tsad.models.tanogan:TanoganDetector",
-    "transformer": "tsad.models.transformer:TransformerDetector",
-    "lstm": "tsad.models.lstm_predictor:LstmPredictorDetector",
-}
+BUILTIN_MODULES = ("tsad.models.pca", "tsad.models.random_control", "tsad.models.tman", "tsad.models.tanogan",
+                   "tsad.models.transformer", "tsad.models.lstm_predictor")
+
+
+def builtin() -> dict[str, type[Detector]]:
+    """The built-in detector classes by name."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    return {cls.name: cls for cls in _subclasses(Detector) if cls.__module__ in BUILTIN_MODULES and "name" in vars(cls)}
 
 
 def available() -> list[str]:
-    """Names of every registered detector."""
-    return sorted(_ALIASES)
+    """Names of the built-in detectors."""
+    return sorted(builtin())
 
 
 def get(method: str) -> type[Detector]:
-    """The detector class registered under ``method``."""
-    if method not in _ALIASES:
-        raise ValueError(f"unknown method {method!r}; available: {available()}")
-    module, cls = _ALIASES[method].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The built-in detector named ``method``, or the class at the import path ``method`` (``pkg.module.Class``)."""
+    if "." in method:
+        module, _, name = method.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as error:
+            raise ValueError(f"detector {method!r}: cannot import it ({error})") from error
+        if not (isinstance(cls, type) and issubclass(cls, Detector)):
+            raise ValueError(f"detector {method!r} is not a tsad.models.base.Detector subclass")
+        return cls
+    found = builtin().get(method)
+    if found is None:
+        raise ValueError(f"unknown method {method!r}; available: {available()} or a class's import path")
+    return found
 
 
-def build(params: Mapping[str, Any]) -> Detector:
-    """An unfitted detector from model parameters (``params["method"]`` picks the class)."""
-    if "method" not in params:
+def build(params: Mapping[str, Any], where: str | None = None) -> Detector:
+    """An unfitted detector from model parameters: ``detector`` (an import path) or else ``method`` picks the class.
+
+    Raises:
+        ValueError: No such method, or a parameter the method does not know (named, with ``where``).
+        TypeError: A parameter of the wrong type (named, with ``where``).
+    """
+    params = dict(params)
+    choice = params.pop("detector", None) or params.get("method")
+    if not choice:
         raise ValueError(f"model parameters need a 'method' key (one of {available()}), got {sorted(params)}")
-    return get(params["method"]).from_params(params)
+    return get(choice).from_params(params, where)
 
 
 def from_state(state: Mapping[str, Any], device: str | None = None) -> Detector:
-    """A fitted detector rebuilt from its checkpoint dict."""
-    return get(state["method"]).from_state(state, device=device)
+    """A fitted detector rebuilt from its checkpoint dict (its class's import path, else its method name)."""
+    return get(state.get("detector") or state["method"]).from_state(state, device=device)
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out

@@ -79,7 +79,6 @@ class TanoganConfig(NeuralConfig):
             beyond, measured in benchmarks/tanogan_inversion.py), 8192 on CUDA.
     """
 
-    method: str = "tanogan"
     generator_hidden: tuple[int, ...] = (32, 64, 128)
     discriminator_hidden: int = 100
     latent_std: float = 0.1
@@ -211,7 +210,7 @@ class TanoganDetector(NeuralDetector):
         out = np.empty(len(windows), dtype=np.float64)
         step = self._inversion_batch_size()
         starts = range(0, len(windows), step)
-        bar = tqdm(starts, desc=f"{self.name} inversion", unit="batch",
+        bar = tqdm(starts, desc=f"{self.method} inversion", unit="batch",
                    disable=not (self.config.progress and sys.stderr.isatty()), leave=False)
         for start in bar:
             batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + step], dtype=np.float32))

@@ -60,7 +60,6 @@ class TmanConfig(NeuralConfig):
         score_batch_size: Windows scored at once; 512 keeps the dense layers' activations in cache.
     """
 
-    method: str = "tman"
     backbone: str = "dense"
     hidden_size: int = 64
     latent_size: int = 32
@@ -75,6 +74,11 @@ class TmanConfig(NeuralConfig):
     suppression_quantile: float = 0.99
     suppression_warmup: int = 3
     score_batch_size: int = 512
+    epochs: int = 10
+    # No early stopping by default: as in USAD, the adversarial terms grow the validation reconstruction error on
+    # purpose, so stopping on it would keep a plain autoencoder; patience > 0 with restore_best uses it.
+    patience: int = 0
+    restore_best: bool = False
 
 
 class TmanDetector(NeuralDetector):

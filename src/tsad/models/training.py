@@ -106,7 +106,7 @@ class NeuralDetector(Detector):
         path = Path(config.checkpoint_dir) / CHECKPOINT_FILE if config.checkpoint_dir else None
         progress = _Progress(self._resume(path, fingerprint) if path else _Progress.fresh())
         epochs = range(progress.epoch, config.epochs)
-        bar = tqdm(epochs, desc=f"{self.name} epochs", total=config.epochs, initial=progress.epoch,
+        bar = tqdm(epochs, desc=f"{self.method} epochs", total=config.epochs, initial=progress.epoch,
                    disable=not (config.progress and sys.stderr.isatty()), leave=False)
         for epoch in bar:
             train_losses = self._run_epoch(windows_train, epoch, path)
@@ -126,10 +126,10 @@ class NeuralDetector(Detector):
             if path:
                 self._save_checkpoint(path, fingerprint, progress)
             bar.set_postfix(loss=f"{train_losses['loss']:.4g}", val=f"{watched:.4g}")
-            logger.info("%s epoch %d/%d: train loss %.6g, validation loss %.6g%s", self.name, epoch + 1,
+            logger.info("%s epoch %d/%d: train loss %.6g, validation loss %.6g%s", self.method, epoch + 1,
                         config.epochs, train_losses["loss"], watched, "" if improved else " (no improvement)")
             if stop:
-                logger.info("%s: early stop after epoch %d (best validation loss %.6g)", self.name, epoch + 1,
+                logger.info("%s: early stop after epoch %d (best validation loss %.6g)", self.method, epoch + 1,
                             progress.best_loss)
                 break
         bar.close()
@@ -154,7 +154,7 @@ class NeuralDetector(Detector):
             bad = [name for name, value in losses.items() if not math.isfinite(value)]
             if bad:
                 where = f"the last good checkpoint is {path}" if path and path.exists() else "no checkpoint was kept"
-                raise TrainingDivergedError(f"{self.name}: the training loss {bad[0]} became {losses[bad[0]]} in "
+                raise TrainingDivergedError(f"{self.method}: the training loss {bad[0]} became {losses[bad[0]]} in "
                                             f"epoch {epoch + 1} (batch {batches + 1}); training stopped and {where}")
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + value
@@ -204,7 +204,7 @@ class NeuralDetector(Detector):
             module.load_state_dict(saved["modules"][name])
         for name, optimizer in self.optimizers_.items():
             optimizer.load_state_dict(saved["optimizers"][name])
-        logger.info("%s: resuming from %s after epoch %d", self.name, path, saved["epoch"])
+        logger.info("%s: resuming from %s after epoch %d", self.method, path, saved["epoch"])
         return saved
 
     def _save_checkpoint(self, path: Path, fingerprint: str, progress: _Progress) -> None:

@@ -75,6 +75,7 @@ class PredictorConfig(NeuralConfig):
     lr_gamma: float = 0.1
     augment_noise: float = 0.05
     error_fit: str = "train"
+    epochs: int = 20  # the seed trains 1100 epochs of ~10 batches; ours are whole passes (~150 batches on SMD)
 
 
 class PredictorDetector(NeuralDetector):
@@ -82,7 +83,6 @@ class PredictorDetector(NeuralDetector):
 
     config: PredictorConfig
     channel_scored = True
-    tags = {"multivariate": True, "output": "last_step", "needs_gpu": False}
 
     # --------------------------------------------------------------------------------------- subclass hooks
     def _check_geometry(self) -> None:
@@ -203,7 +203,6 @@ class TransformerConfig(PredictorConfig):
         std_epsilon: Added to each error standard deviation (the seed's 1e-5).
     """
 
-    method: str = "transformer"
     batch_size: int = 128  # the seed's README command (also: learning rate 0.002, no weight decay)
     learning_rate: float = 0.002
     heads: int = 8
