@@ -158,6 +158,7 @@ NEW_DETECTOR = '''
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import torch
 
 from tsad.models.base import Detector, DetectorConfig
@@ -169,21 +170,30 @@ class MedianConfig(DetectorConfig):
 
 
 class MedianDistance(Detector):
-    """Mean distance of a window to the training median of each channel."""
+    """Distance of a window's values to the training median of each channel, plus of its channels' cosine
+    matrix to the training mean one; the medians are its artifact."""
 
     config_class = MedianConfig
+    views = ("cosine",)
 
     def _fit(self, windows_train, windows_val):
+        views = self.window_views(windows_train)
         self.median_ = np.median(windows_train.reshape(-1, windows_train.shape[2]), axis=0)
+        self.cosine_ = views["cosine"].mean(axis=0)
 
     def _score_windows(self, windows):
-        return (np.abs(windows - self.median_) ** self.config.power).mean(axis=(1, 2)).astype(np.float64)
+        views = self.window_views(windows)
+        values = (np.abs(views["values"] - self.median_) ** self.config.power).mean(axis=(1, 2))
+        return (values + np.abs(views["cosine"] - self.cosine_).mean(axis=(1, 2))).astype(np.float64)
+
+    def artifacts(self):
+        return {"channel_medians": pd.DataFrame({"median": self.median_})}
 
     def _state_tensors(self):
-        return {"median": torch.from_numpy(self.median_)}
+        return {"median": torch.from_numpy(self.median_), "cosine": torch.from_numpy(self.cosine_)}
 
     def _load_state_tensors(self, tensors):
-        self.median_ = tensors["median"].cpu().numpy()
+        self.median_, self.cosine_ = tensors["median"].cpu().numpy(), tensors["cosine"].cpu().numpy()
 '''
 
 
@@ -198,6 +208,12 @@ def test_a_method_declared_by_a_module_and_a_parameters_file_runs_and_registers(
     run(project, "median_swat")
     metrics = mlflow_run(project, "median_swat").data.metrics
     assert {"median.roc_auc", "median.f1", "random_control.roc_auc"} <= set(metrics)
+    run_id = mlflow_run(project, "median_swat").info.run_id
+    logged = [a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "detector_artifacts")]
+    assert logged == ["detector_artifacts/channel_medians.parquet"]
+    (saved,) = (project / "data/06_models/swat/median/artifacts").glob("*/artifacts/channel_medians.parquet")
+    assert len(pd.read_parquet(saved)) == len(json.loads(next((project / "data/04_feature/swat").glob(
+        "selected_features.json/*/selected_features.json")).read_text()))
     model = mlflow.pyfunc.load_model("models:/median_swat/1")
     rows = swat_model_input(str(project / "data/01_raw/swat/simulated/SWaT_Dataset_Attack_v0.csv"))
     predictions = model.predict(rows.head(200))

@@ -63,3 +63,17 @@ def test_pca_component_count():
     windows = WindowedSeries.from_frame(__import__("pandas").DataFrame(series), 1).windows
     detector = registry.build({"method": "pca", "n_components": 0.99, "device": "cpu"}).fit(windows)
     assert detector.history_["n_components"] == [2.0]
+
+
+def test_a_declared_view_must_exist(windows):
+    train, _ = windows
+    pca = registry.get("pca")
+
+    class Cosines(pca):
+        views = ("cosine", "spectrum")
+
+    with pytest.raises(ValueError, match=r"unknown view\(s\) \['spectrum'\]; known: \['cosine'\]"):
+        Cosines(pca.test_config()).fit(train.windows)
+    Cosines.views = ("cosine",)
+    views = Cosines(pca.test_config()).window_views(train.windows[:3])
+    assert views["values"] is not None and views["cosine"].shape == (3, train.windows.shape[2], train.windows.shape[2])

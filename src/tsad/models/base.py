@@ -4,6 +4,10 @@ A detector takes windows shaped (B, W, C) (batch, window, channels; float32) and
 window, higher = more anomalous. Thresholds never live in a detector (see ``tsad.core.thresholds``), and
 windows never get padded here (``tsad.core.windows.to_timestamps`` aligns scores with timestamps).
 Checkpoints are plain dicts of config, tensors and history, loadable with ``torch.load(weights_only=True)``.
+
+A detector that reads a window in other modalities declares them (``views``: cosine matrices ...) and gets them per
+batch from ``window_views``; one that learns something people should see (a sensor graph ...) returns it from
+``artifacts``, and the training pipeline saves and logs it. Neither needs a change to the stage pipelines.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 
 from tsad.core.device import resolve_device, use_threads
 from tsad.core.options import from_mapping
+from tsad.core.views import VIEWS
 from tsad.core.seeding import seed_everything
 
 
@@ -56,6 +62,8 @@ class Detector(ABC):
     # The built-in name of the method (``tman``); a detector declared in configuration by its import path needs none.
     name: ClassVar[str] = ""
     config_class: ClassVar[type[DetectorConfig]] = DetectorConfig
+    # Views of a window the detector reads besides its values, by name in tsad.core.views.VIEWS (``("cosine",)``).
+    views: ClassVar[tuple[str, ...]] = ()
     # Optional: the method scores each channel (``channel_scores``), and its window score is their sum.
     channel_scored: ClassVar[bool] = False
 
@@ -84,6 +92,9 @@ class Detector(ABC):
     def fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None = None) -> Self:
         """Fit on normal windows; ``windows_val`` (also normal) is for early stopping where a method has it."""
         _check_windows(windows_train, "windows_train")
+        unknown = sorted(set(self.views) - set(VIEWS))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} declares unknown view(s) {unknown}; known: {sorted(VIEWS)}")
         if windows_val is not None:
             _check_windows(windows_val, "windows_val", windows_train.shape[1:])
         seed_everything(self.config.seed)
@@ -114,6 +125,23 @@ class Detector(ABC):
                 batch = torch.from_numpy(np.ascontiguousarray(windows[start:start + step], dtype=np.float32))
                 out[start:start + step] = self._score_batch(batch.to(self.device_)).double().cpu().numpy()
         return out
+
+    def window_views(self, batch: Any) -> dict[str, Any]:
+        """A (B, W, C) batch's ``values`` and each view the detector declares, computed on the batch's device
+        (a NumPy batch gets NumPy views)."""
+        import torch
+
+        values = torch.from_numpy(np.ascontiguousarray(batch)) if isinstance(batch, np.ndarray) else batch
+        views = {name: VIEWS[name](values) for name in self.views}
+        if isinstance(batch, np.ndarray):
+            views = {name: view.cpu().numpy() for name, view in views.items()}
+        return {"values": batch} | views
+
+    def artifacts(self) -> dict[str, pd.DataFrame]:
+        """What the fitted detector learnt beyond its weights, by name, for people to look at (a learned sensor graph
+        as a channels x channels table, generated samples ...). The training pipeline saves each as Parquet and logs
+        it to MLflow; none by default."""
+        return {}
 
     def channel_scores(self, windows: np.ndarray) -> np.ndarray:
         """Per-channel anomaly scores of each window, shape (B, C), float64; their sum is ``decision_function``.

@@ -10,15 +10,15 @@ from tsad.models import registry
 
 
 def fit_detector(windows_train: dict[str, WindowedSeries], windows_val: dict[str, WindowedSeries],
-                 model: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]]]:
+                 model: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, float]]], dict[str, Any]]:
     """Fit ``model["method"]`` (the other keys are its configuration), one detector per entity.
 
     Returns:
-        The checkpoint dict ``{"method", "channels", "window", "stride", "entities": {entity: state}}`` and
-        the training history in MLflow's metric-history form (``{name: [{"value", "step"}, ...]}``), names
-        prefixed by the entity for multi-entity data.
+        The checkpoint dict ``{"method", "channels", "window", "stride", "entities": {entity: state}}``, the
+        training history in MLflow's metric-history form (``{name: [{"value", "step"}, ...]}``) and the detector's
+        artifacts (``Detector.artifacts``: tables by name), names prefixed by the entity for multi-entity data.
     """
-    states, history = {}, {}
+    states, history, artifacts = {}, {}, {}
     for entity, train in windows_train.items():
         config = dict(model)
         if entity and config.get("checkpoint_dir"):  # one checkpoint folder per entity
@@ -28,7 +28,8 @@ def fit_detector(windows_train: dict[str, WindowedSeries], windows_val: dict[str
         prefix = f"{entity}." if entity else ""
         history |= {f"{prefix}{name}": [{"value": float(v), "step": i} for i, v in enumerate(values)]
                     for name, values in detector.history_.items()}
+        artifacts |= {f"{entity}/{name}" if entity else name: table for name, table in detector.artifacts().items()}
     first = next(iter(windows_train.values()))
     checkpoint = {"method": model["method"], "channels": list(first.channels), "window": first.window,
                   "stride": first.stride, "entities": states}
-    return checkpoint, history
+    return checkpoint, history, artifacts

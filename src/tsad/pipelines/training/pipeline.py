@@ -1,4 +1,5 @@
-"""Training stage: ``windows_train`` + ``windows_val`` -> ``detector`` checkpoint and ``train_history``."""
+"""Training stage: ``windows_train`` + ``windows_val`` -> ``detector`` checkpoint, ``train_history`` and the
+detector's ``detector_artifacts``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,6 @@ from tsad.pipelines.training.nodes import fit_detector
 
 def training_template() -> Pipeline:
     return Pipeline([
-        Node(fit_detector, ["windows_train", "windows_val", "params:model"], ["detector", "train_history"],
+        Node(fit_detector, ["windows_train", "windows_val", "params:model"], ["detector", "train_history", "detector_artifacts"],
              name="fit_detector"),
     ])
