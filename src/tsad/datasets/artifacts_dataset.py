@@ -26,7 +26,8 @@ class DetectorArtifactsDataset(AbstractVersionedDataset[dict, dict]):
         folder = Path(str(self._get_load_path()))
         if not folder.is_dir():
             raise DatasetError(f"no detector artifacts at {folder}")
-        return {str(p.relative_to(folder).with_suffix("")): pd.read_parquet(p) for p in sorted(folder.rglob("*.parquet"))}
+        return {str(path.relative_to(folder).with_suffix("")): pd.read_parquet(path)
+                for path in sorted(folder.rglob("*.parquet"))}
 
     def save(self, data: dict[str, pd.DataFrame]) -> None:
         import mlflow

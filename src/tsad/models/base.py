@@ -22,8 +22,8 @@ import pandas as pd
 
 from tsad.core.device import resolve_device, use_threads
 from tsad.core.options import from_mapping
-from tsad.core.views import VIEWS
 from tsad.core.seeding import seed_everything
+from tsad.core.views import VIEWS
 
 
 @dataclasses.dataclass

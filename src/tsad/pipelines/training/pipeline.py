@@ -10,6 +10,6 @@ from tsad.pipelines.training.nodes import fit_detector
 
 def training_template() -> Pipeline:
     return Pipeline([
-        Node(fit_detector, ["windows_train", "windows_val", "params:model"], ["detector", "train_history", "detector_artifacts"],
-             name="fit_detector"),
+        Node(fit_detector, ["windows_train", "windows_val", "params:model"],
+             ["detector", "train_history", "detector_artifacts"], name="fit_detector"),
     ])
