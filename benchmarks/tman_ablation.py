@@ -34,10 +34,11 @@ from tsad.core import thresholds
 from tsad.core.cleaning import constant_channels
 from tsad.core.frames import LABEL, split_entities
 from tsad.core.metrics import pr_auc, precision_recall_f1, roc_auc
+from tsad.core.preprocessing import scale as apply_scaler
 from tsad.core.windows import WindowedSeries
 from tsad.models.pca import PcaConfig, PcaDetector
 from tsad.models.tman import TmanConfig, TmanDetector
-from tsad.pipelines.cleaning.nodes import apply_scaler, fit_scaler
+from tsad.pipelines.cleaning.nodes import fit_scaler
 from tsad.pipelines.windowing.nodes import split_validation
 from tsad.simulators.swat_plant import simulate_preset
 

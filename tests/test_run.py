@@ -21,7 +21,10 @@ from kedro.framework.session import KedroSession
 from tsad.config import ParameterError
 from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
-from tsad.serving import swat_model_input
+from tsad.core.preprocessing import preprocess
+from tsad.pipelines.serving.nodes import bundle_preprocessing, prepare_model_input
+from tsad.pipelines.windowing.nodes import make_windows
+from tsad.serving import swat_input_format, swat_model_input
 from tsad.simulators.swat_plant import simulate_preset
 
 pytestmark = pytest.mark.slow
@@ -218,3 +221,20 @@ def test_a_method_declared_by_a_module_and_a_parameters_file_runs_and_registers(
     rows = swat_model_input(str(project / "data/01_raw/swat/simulated/SWaT_Dataset_Attack_v0.csv"))
     predictions = model.predict(rows.head(200))
     assert len(predictions) == 200 and np.isfinite(predictions["score"]).all()
+
+
+def test_the_registered_model_preprocesses_raw_rows_as_the_pipeline_did(project):
+    run(project, "pca_swat")
+    with KedroSession.create(project_path=project, runtime_params={"swat_simulator_preset": "tiny"}) as session:
+        context = session.load_context()
+        catalog, windowing = context.catalog, context.params["data"]["swat"]["windowing"]
+        recipe = bundle_preprocessing(swat_input_format(catalog.load("swat.raw_test")),
+                                      catalog.load("swat.cleaning_report"), catalog.load("swat.scaler"),
+                                      catalog.load("swat.selected_features"), windowing)
+        pipeline_features = catalog.load("swat.features_test").drop(columns="label")
+    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    rows = swat_model_input(str(attack))  # the raw file, as a client sends it to the registered model
+    features = preprocess(prepare_model_input(rows, {"preprocessing": recipe}), recipe, "model input")
+    pd.testing.assert_frame_equal(features, pipeline_features, check_exact=True, check_names=False)
+    (ours,), (theirs,) = make_windows(features, windowing).values(), make_windows(pipeline_features, windowing).values()
+    np.testing.assert_array_equal(ours.windows, theirs.windows)

@@ -1,4 +1,4 @@
-"""Cleaning nodes: validation, the NaN/inf policy, the GDN recipe, constant channels, and scaling.
+"""Cleaning nodes: validation, the NaN/inf policy, the GDN recipe, constant channels, and the scaler.
 
 Multi-entity data (an ``(entity, time)`` index) is cleaned and scaled entity by entity.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from tsad.core import cleaning, scaling
+from tsad.core import cleaning, preprocessing, scaling
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import (
     channel_columns,
@@ -27,40 +27,40 @@ logger = logging.getLogger(__name__)
 GDN_RECIPE = {"downsample": 10, "drop_first": "6h"}  # methods.md §6.4: median by 10, drop 6 h of start-up
 
 
-def clean_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
-                 options: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Validate both splits, apply the NaN/inf policy, the optional GDN recipe and drop constant channels.
+def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
+                          options: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Validate both splits, decide the cleaning on the training split and apply it there.
+
+    The decisions (NaN/inf policy, downsampling, channels constant in training) go in the report, which
+    ``clean_test_series`` and a registered model apply to other rows (``tsad.core.preprocessing``).
 
     Args:
         raw_train: Typed training frame.
-        raw_test: Typed test frame with the same channels (and entities).
+        raw_test: Typed test frame with the same channels (and entities), checked here and fingerprinted.
         options: ``nan_policy`` (error | fill), ``max_fill_fraction``, ``gdn_recipe`` (bool; sets
             ``downsample`` 10 and ``drop_first`` "6h"), ``downsample`` (int), ``drop_first`` (duration or row
             count, training only) and ``drop_constant`` (channels constant in the training data of every
             entity).
 
     Returns:
-        Clean training frame, clean test frame, and a report of what was filled and dropped.
+        Clean training frame and the report: the decisions, what was filled in training, the data fingerprint.
     """
     validate_typed_frame(raw_train, "training data")
     validate_typed_frame(raw_test, "test data")
     _check_same_channels(raw_train, raw_test)
-    trains, tests = split_entities(raw_train), split_entities(raw_test)
-    if list(trains) != list(tests):
+    trains = split_entities(raw_train)
+    if list(trains) != list(split_entities(raw_test)):
         raise DataFormatError(f"{source_of(raw_test, 'test data')}: entities differ from the training data "
-                              f"(training: {list(trains)}; test: {list(tests)})")
+                              f"(training: {list(trains)}; test: {list(split_entities(raw_test))})")
     recipe = GDN_RECIPE if options.get("gdn_recipe") else {}
     downsample = int(recipe.get("downsample", options.get("downsample", 1)))
     drop_first = recipe.get("drop_first", options.get("drop_first"))
     policy, max_fill = options.get("nan_policy", "error"), float(options.get("max_fill_fraction", 0.01))
     filled: dict[str, dict[str, int]] = {}
     for entity in trains:
-        train, filled[entity_label(entity, "training data")] = cleaning.fill_non_finite(
-            trains[entity], entity_label(entity, "training data"), policy, max_fill)
-        test, filled[entity_label(entity, "test data")] = cleaning.fill_non_finite(
-            tests[entity], entity_label(entity, "test data"), policy, max_fill)
+        label = entity_label(entity, "training data")
+        train, filled[label] = cleaning.fill_non_finite(trains[entity], label, policy, max_fill)
         trains[entity] = cleaning.downsample_median(cleaning.drop_head(train, drop_first), downsample)
-        tests[entity] = cleaning.downsample_median(test, downsample)
     constant = [c for c in channel_columns(raw_train)
                 if all(c in cleaning.constant_channels(part) for part in trains.values())] \
         if options.get("drop_constant", True) else []
@@ -71,9 +71,13 @@ def clean_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
     report = {"fingerprint": fingerprint(raw_train, raw_test), "raw_channels": channel_columns(raw_train),
               "nan_policy": policy, "max_fill_fraction": max_fill,
               "filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
-              "downsample": downsample, "drop_first": drop_first,
-              "rows_train": sum(map(len, trains.values())), "rows_test": sum(map(len, tests.values()))}
-    return join_entities(trains).drop(columns=constant), join_entities(tests).drop(columns=constant), report
+              "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values()))}
+    return join_entities(trains).drop(columns=constant), report
+
+
+def clean_test_series(raw_test: pd.DataFrame, cleaning_report: dict[str, Any]) -> pd.DataFrame:
+    """The test split cleaned by the training decisions, as a registered model cleans new rows."""
+    return preprocessing.clean_split(raw_test, cleaning_report, "test data")
 
 
 def fingerprint(*frames: pd.DataFrame) -> str:
@@ -97,16 +101,6 @@ def fit_scaler(clean_train: pd.DataFrame, options: dict[str, Any]) -> dict[str, 
     first = next(iter(per_entity.values()))
     return {"method": method, "columns": first["columns"],
             "entities": {e: {"offset": s["offset"], "scale": s["scale"]} for e, s in per_entity.items()}}
-
-
-def apply_scaler(frame: pd.DataFrame, scaler: dict[str, Any]) -> pd.DataFrame:
-    """Scale a split with each entity's training statistics."""
-    parts = split_entities(frame)
-    unknown = [e for e in parts if e not in scaler["entities"]]
-    if unknown:
-        raise DataFormatError(f"{source_of(frame, 'data')}: no scaling statistics for entities {unknown}")
-    return join_entities({e: scaling.apply_scaler(part, {"columns": scaler["columns"], **scaler["entities"][e]})
-                          for e, part in parts.items()})
 
 
 def _check_same_channels(train: pd.DataFrame, test: pd.DataFrame) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from tsad.pipelines.cleaning.nodes import apply_scaler, clean_series, fit_scaler
+from tsad.core.preprocessing import scale
+from tsad.pipelines.cleaning.nodes import clean_test_series, clean_training_series, fit_scaler
 
 
 def cleaning_template() -> Pipeline:
+    # The test split goes through tsad.core.preprocessing, as the rows a registered model receives.
     return Pipeline([
-        Node(clean_series, ["raw_train", "raw_test", "params:cleaning"],
-             ["clean_train", "clean_test", "cleaning_report"], name="clean_series"),
+        Node(clean_training_series, ["raw_train", "raw_test", "params:cleaning"], ["clean_train", "cleaning_report"],
+             name="clean_training_series"),
+        Node(clean_test_series, ["raw_test", "cleaning_report"], "clean_test", name="clean_test_series"),
         Node(fit_scaler, ["clean_train", "params:scaling"], "scaler", name="fit_scaler"),
-        Node(apply_scaler, ["clean_train", "scaler"], "scaled_train", name="scale_train"),
-        Node(apply_scaler, ["clean_test", "scaler"], "scaled_test", name="scale_test"),
+        Node(scale, ["clean_train", "scaler"], "scaled_train", name="scale_train"),
+        Node(scale, ["clean_test", "scaler"], "scaled_test", name="scale_test"),
     ])

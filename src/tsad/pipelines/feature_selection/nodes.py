@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tsad.core.frames import LABEL, channel_columns, split_entities
+from tsad.core.frames import channel_columns, split_entities
 from tsad.core.grey_relational import grey_relational_grades, minmax_normalise, select_by_grade
 
 
@@ -45,12 +45,6 @@ def select_features(gra_grades: pd.DataFrame, options: dict[str, Any]) -> list[s
     """Channel names kept by ``top_k`` and/or ``min_grade`` (neither set: all channels), in column order."""
     kept = select_by_grade(gra_grades["grade"].to_numpy(), options.get("top_k"), options.get("min_grade"))
     return [str(f) for f in gra_grades["feature"].to_numpy()[kept]]
-
-
-def keep_features(frame: pd.DataFrame, selected_features: list[str]) -> pd.DataFrame:
-    """The selected channels of a split (and its label)."""
-    columns = list(selected_features) + ([LABEL] if LABEL in frame.columns else [])
-    return frame[columns].copy()
 
 
 def plot_grades(gra_grades: pd.DataFrame, selected_features: list[str]) -> Figure:

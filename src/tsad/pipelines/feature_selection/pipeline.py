@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from tsad.pipelines.feature_selection.nodes import grade_features, keep_features, plot_grades, select_features
+from tsad.core.preprocessing import select
+from tsad.pipelines.feature_selection.nodes import grade_features, plot_grades, select_features
 
 
 def feature_selection_template() -> Pipeline:
@@ -13,6 +14,6 @@ def feature_selection_template() -> Pipeline:
         Node(select_features, ["gra_grades", "params:feature_selection"], "selected_features",
              name="select_features"),
         Node(plot_grades, ["gra_grades", "selected_features"], "gra_plot", name="plot_grades"),
-        Node(keep_features, ["scaled_train", "selected_features"], "features_train", name="keep_features_train"),
-        Node(keep_features, ["scaled_test", "selected_features"], "features_test", name="keep_features_test"),
+        Node(select, ["scaled_train", "selected_features"], "features_train", name="keep_features_train"),
+        Node(select, ["scaled_test", "selected_features"], "features_test", name="keep_features_test"),
     ])

@@ -13,12 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core import cleaning, thresholds
+from tsad.core import thresholds
 from tsad.core.errors import DataFormatError
-from tsad.core.frames import entity_label, join_entities, split_entities
-from tsad.pipelines.cleaning.nodes import apply_scaler
+from tsad.core.frames import join_entities, split_entities
+from tsad.core.preprocessing import preprocess
 from tsad.pipelines.evaluation.nodes import flag_scores
-from tsad.pipelines.feature_selection.nodes import keep_features
 from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.windowing.nodes import make_windows
 from tsad.serving import frame_from_rows, input_format, rows_from_frame, swat_input_format
@@ -66,14 +65,7 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
         ``score.<channel>`` per channel for detectors that score each channel.
     """
     pre = model_bundle["preprocessing"]
-    report = pre["cleaning"]
-    parts = {}
-    for entity, part in split_entities(inference_frame).items():
-        filled, _ = cleaning.fill_non_finite(part, entity_label(entity, "model input"), report["nan_policy"],
-                                             report["max_fill_fraction"])
-        parts[entity] = cleaning.downsample_median(filled, report["downsample"])
-    frame = join_entities(parts).drop(columns=report["dropped_constant"])
-    features = keep_features(apply_scaler(frame, pre["scaler"]), pre["selected_features"])
+    features = preprocess(inference_frame, pre, "model input")  # what the training pipeline did to its test split
     scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"])
     record = model_bundle["threshold"]
     # flag_scores, as the evaluation stage: per-channel thresholds flag from the channel score columns.
