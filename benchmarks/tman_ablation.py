@@ -29,12 +29,12 @@ import pandas as pd
 import torch
 import yaml
 
-from tsad.connectors.swat import SWAT_TAGS
 from tsad.core import thresholds
 from tsad.core.cleaning import constant_channels
 from tsad.core.frames import LABEL, split_entities
 from tsad.core.metrics import pr_auc, precision_recall_f1, roc_auc
 from tsad.core.windows import WindowedSeries
+from tsad.datasets.swat.files import SWAT_TAGS
 from tsad.models.pca import PcaConfig, PcaDetector
 from tsad.models.tman import TmanConfig, TmanDetector
 from tsad.pipelines.cleaning.nodes import apply_scaler, fit_scaler

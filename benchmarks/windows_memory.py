@@ -17,8 +17,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from tsad.connectors.swat import SWAT_TAGS
 from tsad.core.windows import sliding_windows
+from tsad.datasets.swat.files import SWAT_TAGS
 from tsad.pipelines.windowing.nodes import make_windows
 from tsad.simulators.swat_plant import simulate_preset
 

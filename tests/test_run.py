@@ -19,8 +19,8 @@ import pytest
 from conftest import mlflow_run
 from kedro.framework.session import KedroSession
 
-from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
+from tsad.datasets.swat.files import write_swat_csv
 from tsad.serving import swat_model_input
 from tsad.simulators.swat_plant import simulate_preset
 
