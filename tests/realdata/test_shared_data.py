@@ -1,4 +1,4 @@
-"""Real-data checks: every dataset present in ../shared/data loads through its connector and ingest node with
+"""Real-data checks: every dataset present in ../shared/data loads through its reader and ingest node with
 the row counts, channel counts and anomaly ratios its SOURCE.md states.
 
 ../shared/data lies next to the repository (CI clones the repository beside shared/). Each test skips, saying
