@@ -1,6 +1,7 @@
 """Kedro datasets of tsad, and one home package per built-in dataset (``tsad.datasets.registry`` collects them).
 
-The catalog names the classes below ``tsad.datasets.<Class>``. Each is imported on first use: importing one
+The catalog names the classes below ``tsad.datasets.<Class>`` (users' own catalogs too, so the names stay; a new
+dataset's entries may name its class by its module instead). Each is imported on first use: importing one
 dataset's package (the SWaT simulator importing SWaT's schema, say) then imports no other dataset's, and this
 package's own import runs no cycle through the simulators that the simulated sources import.
 """

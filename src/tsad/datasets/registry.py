@@ -4,7 +4,8 @@ configuration (``datasets.<name>.source``).
 A built-in dataset's home is a package of ``tsad.datasets`` (``swat/``, ``smd/`` ...): ``files`` reads its files
 as distributed, ``sources`` holds the Kedro datasets its raw catalog entries name, and ``ingest`` its ingest node
 and ``SPECS``, its name(s) -> ``DatasetSpec``. ``DATASETS`` collects the ``SPECS`` of every package here, so a new
-dataset is its home package, its raw catalog file (``conf/base/catalog/raw/<name>.yml``) and its parameters file
+dataset is its home package, its raw catalog file (``conf/base/catalog/raw/<name>.yml``, whose entries name the
+Kedro dataset by its module, ``tsad.datasets.<home>.sources.<Class>``) and its parameters file
 (``conf/base/parameters/datasets/<name>.yml``), and nothing else.
 """
 

@@ -58,7 +58,6 @@ def ingest_table(source_train: TableSource, source_test: TableSource) -> tuple[p
     return raw_train, raw_test
 
 
-
 def _check_labels_everywhere(parts: dict[str, pd.DataFrame]) -> None:
     labelled = [e for e, p in parts.items() if LABEL in p.columns]
     if labelled and len(labelled) != len(parts):

@@ -70,7 +70,6 @@ def cut_series(frame: pd.DataFrame, split: SplitSpec, side: str, spec: TableSpec
     return part
 
 
-
 def check_same_channels(reference: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
     """``part`` with ``reference``'s channels in its order; a missing or extra channel is an error."""
     expected, found = channel_columns(reference), channel_columns(part)

@@ -34,7 +34,6 @@ def type_cells(cells: pd.DataFrame, spec: TableSpec, *, labelled: bool) -> pd.Da
     return out
 
 
-
 def _labels(values: pd.Series, spec: TableSpec, source: str, first_line: int | None) -> np.ndarray:
     assert spec.label is not None
     codes, uniques = pd.factorize(values, use_na_sentinel=True)  # few distinct values: canonicalise those only
