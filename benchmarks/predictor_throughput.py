@@ -10,7 +10,7 @@ On a machine shared with other jobs, compare OMP_NUM_THREADS=1 with torch's defa
 cores can make the multi-threaded run several times slower.
 
 Usage: python benchmarks/predictor_throughput.py [--windows 20000] [--window 12] [--channels 38] [--epochs 2]
-       [--prediction-window 10] [--methods transformer lstm]
+       [--prediction-window 10] [--methods transformer lstm] [--smoke]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from smoke import parse_args
 from throughput import fit_and_score_rates, smooth_windows
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--prediction-window", type=int, default=10)
     parser.add_argument("--methods", nargs="+", default=["transformer", "lstm"], choices=["transformer", "lstm"])
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"windows": 128, "channels": 4, "epochs": 1, "prediction_window": 2})
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         for method in args.methods:

@@ -7,7 +7,7 @@ epochs), simulates ``--rows`` new rows of the plant as SWaT writes them, loads e
 cleaning, scaling, feature selection, windows, the detector, the threshold and its flags).
 
 Usage: python benchmarks/serving_throughput.py [--rows 200000] [--methods pca tman] [--repeats 3]
-       [--params datasets.swat.methods.tman.model.epochs=1]
+       [--params datasets.swat.methods.tman.model.epochs=1] [--smoke]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import mlflow
 import torch
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from smoke import parse_args
 
 from tsad.benchmark import runtime_params_from
 from tsad.serving import rows_from_frame, swat_input_format
@@ -55,7 +56,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["pca", "tman"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--params", nargs="*", default=[], help="dotted runtime parameters for training")
-    args = parser.parse_args()
+    # The smoke run registers PCA on the tiny simulated plant.
+    args = parse_args(parser, smoke={"rows": 2_000, "methods": ["pca"], "repeats": 1,
+                                     "params": ["swat_simulator_preset=tiny"]})
     plant = simulate_swat_plant(n_normal=1_000, n_attack=args.rows, seed=7)
     rows = rows_from_frame(plant.attack, swat_input_format(plant.attack))  # as a SWaT file gives them
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,7 +66,7 @@ def main() -> None:
         mlflow.set_tracking_uri(uri)
         for method in args.methods:
             model = mlflow.pyfunc.load_model(f"models:/{method}_swat/latest")
-            model.predict(rows.head(5_000))  # warm-up
+            model.predict(rows.head(min(5_000, len(rows))))  # warm-up
             times = []
             for _ in range(args.repeats):
                 started = time.perf_counter()

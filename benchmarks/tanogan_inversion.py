@@ -16,7 +16,7 @@ the LSTMs use ((B x H) by (H x 4H) recurrent products and (B·L x I) by (I x 4H)
 Runs on the CPU, and on CUDA when torch sees a GPU (with a larger batch and, for the loop, fewer windows).
 
 Usage: python benchmarks/tanogan_inversion.py [--window 60] [--channels 1] [--windows 512] [--loop-windows 16]
-       [--batch-sizes 32 64 128 256] [--threads N]
+       [--batch-sizes 32 64 128 256] [--train-windows 1024] [--matmul-seconds 0.5] [--threads N] [--smoke]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import torch
+from smoke import parse_args
 from throughput import sync
 
 from tsad.core.windows import sliding_windows
@@ -48,7 +49,7 @@ def inversion_flops(detector: TanoganDetector) -> float:
     return float(discriminator + (c.inversion_steps - 1) * 2 * forward + forward)
 
 
-def matmul_gflops(m: int, k: int, n: int, device: str, seconds: float = 0.5) -> float:
+def matmul_gflops(m: int, k: int, n: int, device: str, seconds: float) -> float:
     a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
     for _ in range(3):
         a @ b
@@ -64,13 +65,14 @@ def matmul_gflops(m: int, k: int, n: int, device: str, seconds: float = 0.5) -> 
 
 def trained_detector(args: argparse.Namespace, device: str) -> tuple[TanoganDetector, np.ndarray]:
     rng = np.random.default_rng(0)
-    t = np.arange(1024 + args.windows + args.window + 64)
+    t = np.arange(args.train_windows + args.windows + args.window + 64)
     phases = rng.uniform(0, 2 * np.pi, args.channels)
     series = 0.5 * np.sin(2 * np.pi * t[:, None] / 50 + phases) + 0.05 * rng.normal(size=(len(t), args.channels))
     windows = sliding_windows(series.astype(np.float32), args.window)
     config = TanoganConfig(device=device, epochs=1, progress=False)
-    detector = TanoganDetector(config).fit(np.ascontiguousarray(windows[:1024]), np.ascontiguousarray(windows[-64:]))
-    return detector, np.ascontiguousarray(windows[1024:1024 + args.windows])
+    train = args.train_windows
+    detector = TanoganDetector(config).fit(np.ascontiguousarray(windows[:train]), np.ascontiguousarray(windows[-64:]))
+    return detector, np.ascontiguousarray(windows[train:train + args.windows])
 
 
 def timed(function, device: str) -> tuple[float, object]:
@@ -105,14 +107,14 @@ def measure(device: str, args: argparse.Namespace) -> None:
              for start in range(0, count, size)]), device)
         rate = count / seconds
         difference = float((scores[:loop_count] - loop_scores).abs().max())
-        peak = max(matmul_gflops(size, max(detector.config.generator_hidden), 4 * max(detector.config.generator_hidden),
-                                 device),
-                   matmul_gflops(size * args.window, 64, 512, device))
+        hidden = max(detector.config.generator_hidden)
+        peak = max(matmul_gflops(size, hidden, 4 * hidden, device, args.matmul_seconds),
+                   matmul_gflops(size * args.window, 64, 512, device, args.matmul_seconds))
         print(f"  batches of {size:5d}:    {rate:8.2f} windows/s = {rate / loop_rate:6.1f} x the loop; "  # noqa: T201
               f"{rate * flops / 1e9:6.1f} GFLOP/s = {rate * flops / 1e9 / peak:5.1%} of matmul at these sizes "
               f"({peak:.1f} GFLOP/s); max |batched - loop| {difference:.1e}")
         best = max(best, (rate, size))
-    reference = matmul_gflops(1024, 1024, 1024, device)
+    reference = matmul_gflops(1024, 1024, 1024, device, args.matmul_seconds)
     print(f"  best: batches of {best[1]}, {best[0] / loop_rate:.1f} x the loop, {best[0] * flops / 1e9:.1f} GFLOP/s "  # noqa: T201
           f"= {best[0] * flops / 1e9 / reference:.1%} of a 1024^3 matmul ({reference:.1f} GFLOP/s)")
 
@@ -124,8 +126,11 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=512, help="windows inverted in batches")
     parser.add_argument("--loop-windows", type=int, default=16, help="windows inverted one at a time")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 64, 128, 256])
+    parser.add_argument("--train-windows", type=int, default=1024, help="windows of the one training epoch")
+    parser.add_argument("--matmul-seconds", type=float, default=0.5, help="time of each matmul throughput probe")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"window": 12, "windows": 32, "loop_windows": 2, "batch_sizes": [16],
+                                     "train_windows": 64, "matmul_seconds": 0.05})
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)

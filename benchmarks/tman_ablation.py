@@ -14,6 +14,7 @@ weights (direct / cross residuals) are read from the same run too.
 Input: a dataset's cleaned splits as the data pipeline writes them (``kedro run --pipelines=data_<ds>``):
     python benchmarks/tman_ablation.py --clean data/02_intermediate/swat --seeds 0 1 --out swat.csv
     python benchmarks/tman_ablation.py --clean data/02_intermediate/smd --entities machine-1-1 machine-2-1 ...
+    python benchmarks/tman_ablation.py --smoke      # two variants on the tiny simulated plant, one epoch, no CSV
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
+from smoke import parse_args
 
-from tsad.connectors.swat import SWAT_TAGS
 from tsad.core import thresholds
 from tsad.core.cleaning import constant_channels
 from tsad.core.frames import LABEL, split_entities
 from tsad.core.metrics import pr_auc, precision_recall_f1, roc_auc
 from tsad.core.preprocessing import scale as apply_scaler
 from tsad.core.windows import WindowedSeries
+from tsad.datasets.swat.files import SWAT_TAGS
 from tsad.models.pca import PcaConfig, PcaDetector
 from tsad.models.tman import TmanConfig, TmanDetector
 from tsad.pipelines.cleaning.nodes import fit_scaler
@@ -109,10 +111,10 @@ def latest(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(sorted((folder / f"{name}.parquet").glob("*/*.parquet"))[-1])
 
 
-def simulated_swat(n_normal: int, seed: int = 2015) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The simulated plant's normal and attack files (default preset's attack part, ``n_normal`` normal rows) as
+def simulated_swat(n_normal: int, preset: str, seed: int = 2015) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulated plant's normal and attack files (``preset``'s attack part, ``n_normal`` normal rows) as
     clean splits: float tags, a 0/1 label, channels constant in training dropped."""
-    plant = simulate_preset("default", seed=seed, n_normal=n_normal)
+    plant = simulate_preset(preset, seed=seed, n_normal=n_normal)
     train, test = (frame[list(SWAT_TAGS)].astype(np.float32) for frame in (plant.normal, plant.attack))
     constant = constant_channels(train)
     test = test.drop(columns=constant).assign(**{LABEL: (plant.attack["label"] != "Normal").to_numpy(np.int8)})
@@ -172,10 +174,11 @@ def run_one(train: pd.DataFrame, test: pd.DataFrame, variant: dict[str, Any], ba
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--clean", type=Path, help="folder of clean_train/clean_test.parquet versions")
     source.add_argument("--simulate-swat", type=int, metavar="N_NORMAL",
-                        help="simulate the SWaT plant (default preset) with N_NORMAL normal rows instead")
+                        help="simulate the SWaT plant (--preset) with N_NORMAL normal rows instead")
+    parser.add_argument("--preset", default="default", help="the simulated plant's preset (its attack part)")
     parser.add_argument("--entities", nargs="*", default=None)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
@@ -185,8 +188,13 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override the base model, e.g. adversarial_weight=0.1 backbone=tcn (YAML values)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, help="CSV of every row (required but for --smoke)")
+    args = parse_args(parser, smoke={"simulate_swat": 2_000, "preset": "tiny", "variants": ["base", "adversarial off"],
+                                     "base": "current", "epochs": 1, "fit_stride": 4, "threads": 1})
+    if args.clean is None and args.simulate_swat is None:
+        parser.error("one of --clean or --simulate-swat is required")
+    if args.out is None and not args.smoke:
+        parser.error("--out is required")
     torch.set_num_threads(args.threads)
     base = dict(OLD_BASE) if args.base == "old" else {
         key: value for key, value in yaml.safe_load(DEFAULTS.read_text())["methods"]["tman"]["model"].items()
@@ -199,7 +207,7 @@ def main() -> None:
         trains = split_entities(latest(args.clean, "clean_train"))
         tests = split_entities(latest(args.clean, "clean_test"))
     else:
-        trains, tests = ({None: frame} for frame in simulated_swat(args.simulate_swat))
+        trains, tests = ({None: frame} for frame in simulated_swat(args.simulate_swat, args.preset))
     entities = args.entities or list(trains)
     rows = []
     for entity in entities:
@@ -215,8 +223,9 @@ def main() -> None:
                 train, test = trains[entity].drop(columns=[LABEL], errors="ignore"), tests[entity]
                 for row in run_one(train, test, VARIANTS[name], base, seed=seed, fit_stride=args.fit_stride):
                     rows.append({"variant": name, "entity": entity or "-", "seed": seed} | row)
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
-                    pd.DataFrame(rows).to_csv(args.out, index=False)
+                    if args.out:
+                        args.out.parent.mkdir(parents=True, exist_ok=True)
+                        pd.DataFrame(rows).to_csv(args.out, index=False)
                 last = [r for r in rows if r["checkpoint"] == "last" and r["score"].startswith("direct+cross")][-1]
                 print(f"{name:<24} {entity or '-':<14} seed {seed}: ROC {last['roc_auc']:.3f} PR {last['pr_auc']:.3f} "  # noqa: T201
                       f"F1 {last['f1']:.3f} ({last['train_s']:.0f} s)", flush=True)

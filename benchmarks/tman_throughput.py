@@ -6,6 +6,7 @@ both adversarial phases, i.e. 8 autoencoder passes forward and backward); scorin
 scored per second with no gradients. Runs on the CPU, and on CUDA when torch sees a GPU.
 
 Usage: python benchmarks/tman_throughput.py [--windows 20000] [--window 12] [--channels 40] [--epochs 2]
+       [--batch-size 256] [--smoke]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 import torch
+from smoke import parse_args
 from throughput import fit_and_score_rates, smooth_windows
 
 
@@ -33,7 +35,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"windows": 256, "channels": 4, "epochs": 1, "batch_size": 128})
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         for backbone in ("dense", "lstm", "tcn"):

@@ -13,6 +13,9 @@ the project's torch:
 
     .venv/bin/pip install --no-deps --target /tmp/deepod deepod==0.4.1
     .venv/bin/python benchmarks/tman_vs_usad.py --deepod /tmp/deepod [--machine machine-1-2] [--threads 2]
+
+``--smoke`` runs both at tiny sizes on a synthetic machine (no SMD files needed); without DeepOD it runs TMAN alone
+and says that USAD was skipped.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
+from smoke import parse_args
+from torch.utils.data import DataLoader, TensorDataset
+
+from tsad.core.windows import sliding_windows
+from tsad.models import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +50,14 @@ def load_machine(smd_root: Path, machine: str) -> tuple[np.ndarray, np.ndarray]:
     return ((train - low) / span).astype(np.float32), ((test - low) / span).astype(np.float32)
 
 
+def synthetic_machine(channels: int = 38, rows: int = 2_000) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test halves shaped like a scaled SMD machine: a seeded random walk in [0, 1] (float32)."""
+    walk = np.cumsum(np.random.default_rng(0).normal(size=(2 * rows, channels)), axis=0)
+    scaled = ((walk - walk.min(0)) / np.ptp(walk, axis=0)).astype(np.float32)
+    return scaled[:rows], scaled[rows:]
+
+
 def run_tman(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> dict[str, float]:
-    import torch
-
-    from tsad.core.windows import sliding_windows
-    from tsad.models import registry
-
     params = yaml.safe_load((ROOT / "conf/base/parameters/methods/tman.yml").read_text())["methods"]["tman"]["model"]
     params |= {"batch_size": args.batch_size, "epochs": args.epochs, "device": "cpu", "threads": args.threads,
                "checkpoint_dir": None, "progress": False}
@@ -66,10 +77,8 @@ def run_tman(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> d
 
 
 def run_usad(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> dict[str, float]:
-    import torch
-    from deepod.models.time_series.usad import USAD, UsadModel
-    from deepod.utils.utility import get_sub_seqs
-    from torch.utils.data import DataLoader, TensorDataset
+    from deepod.models.time_series.usad import USAD, UsadModel  # noqa: PLC0415 - optional, see the docstring
+    from deepod.utils.utility import get_sub_seqs  # noqa: PLC0415 - optional, see the docstring
 
     torch.set_num_threads(args.threads)
     usad = USAD(seq_len=args.window, batch_size=args.batch_size, epochs=args.epochs, device="cpu", train_val_pc=0,
@@ -95,7 +104,7 @@ def run_usad(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> d
 
 
 def child(args: argparse.Namespace) -> None:
-    train, test = load_machine(args.smd, args.machine)
+    train, test = synthetic_machine() if args.smoke else load_machine(args.smd, args.machine)
     result = (run_tman if args.child == "tman" else run_usad)(train, test, args)
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
     print(json.dumps(result))  # noqa: T201
@@ -124,18 +133,24 @@ def main() -> None:
     parser.add_argument("--train-windows", type=int, default=4000, help="first n training windows (speed)")
     parser.add_argument("--score-windows", type=int, default=8000, help="first n test windows")
     parser.add_argument("--child", choices=["tman", "usad"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"window": 12, "batch_size": 64, "threads": 1, "train_windows": 256,
+                                     "score_windows": 256})
     if args.child:
         child(args)
         return
-    if args.deepod is None or not (args.deepod / "deepod").is_dir():
+    has_deepod = args.deepod is not None and (args.deepod / "deepod").is_dir()
+    if not has_deepod and not args.smoke:
         parser.error("--deepod: a folder holding DeepOD (pip install --no-deps --target DIR deepod==0.4.1)")
-    results = [spawn(method, args) for method in ("tman", "usad")]
-    print(f"SMD {args.machine}: window {args.window}, batch {args.batch_size}, {args.threads} CPU threads, "  # noqa: T201
+    results = [spawn(method, args) for method in ("tman", "usad")[:2 if has_deepod else 1]]
+    data = "a synthetic machine" if args.smoke else f"SMD {args.machine}"
+    print(f"{data}: window {args.window}, batch {args.batch_size}, {args.threads} CPU threads, "  # noqa: T201
           f"{args.epochs} epoch(s) on {results[0]['train_windows']:,} windows, {results[0]['score_windows']:,} scored")
     for r in results:
         print(f"{r['method']:<14} train {r['train_rate']:8,.0f} windows/s   score {r['score_rate']:8,.0f} windows/s   "  # noqa: T201
               f"peak RSS {r['peak_rss_gb']:.2f} GB")
+    if not has_deepod:
+        print("DeepOD USAD: skipped, DeepOD is not installed (--deepod DIR; see this script's docstring)")  # noqa: T201
+        return
     tman, usad = results
     print(f"TMAN / USAD:   train {tman['train_rate'] / usad['train_rate']:.1f}x   "  # noqa: T201
           f"score {tman['score_rate'] / usad['score_rate']:.1f}x   "

@@ -5,7 +5,7 @@ it as ingestion does (float32 tags), and measures, with tracemalloc (NumPy repor
 the peak extra memory and the time of the windowing node: windows of 100 rows, stride 1, and their labels.
 Target (issue #2): the windows cost at most half the series' own bytes on top of the series.
 
-Usage: python benchmarks/windows_memory.py [--window 100] [--stride 1] [--preset full]
+Usage: python benchmarks/windows_memory.py [--window 100] [--stride 1] [--preset full] [--smoke]
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import tracemalloc
 
 import numpy as np
 import pandas as pd
+from smoke import parse_args
 
-from tsad.connectors.swat import SWAT_TAGS
+from tsad.core.frames import SINGLE
 from tsad.core.windows import sliding_windows
+from tsad.datasets.swat.files import SWAT_TAGS
 from tsad.pipelines.windowing.nodes import make_windows
 from tsad.simulators.swat_plant import simulate_preset
 
@@ -39,7 +41,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=100)
     parser.add_argument("--stride", type=int, default=1)
     parser.add_argument("--preset", default="full")
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"preset": "tiny", "window": 12})
 
     started = time.perf_counter()
     plant = simulate_preset(args.preset)
@@ -58,8 +60,8 @@ def main() -> None:
         return f"windows {windows.shape}, shares memory with the series: {np.shares_memory(windows, values)}"
 
     def node() -> str:
-        ws = make_windows(frame, {"window": args.window, "stride": args.stride})
-        windows, labels = ws.windows, ws.window_labels
+        series = make_windows(frame, {"window": args.window, "stride": args.stride})[SINGLE]  # one series
+        windows, labels = series.windows, series.window_labels
         return f"windows {windows.shape} + labels {labels.shape}"
 
     measure("core.sliding_windows (from the float32 array)", core, series_bytes)

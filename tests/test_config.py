@@ -6,7 +6,7 @@ import pytest
 
 from tsad import settings
 from tsad.config import ParameterError, TsadConfigLoader, experiment_parameters
-from tsad.experiments import DATASETS
+from tsad.datasets.registry import DATASETS
 from tsad.models import registry
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

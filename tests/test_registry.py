@@ -7,7 +7,7 @@ from kedro.io import DataCatalog
 
 from tsad import settings
 from tsad.config import TsadConfigLoader
-from tsad.experiments import DATASETS
+from tsad.datasets.registry import DATASETS
 from tsad.models import registry
 from tsad.pipeline_registry import register_pipelines
 

@@ -19,9 +19,9 @@ from conftest import mlflow_run, set_model_options
 from kedro.framework.session import KedroSession
 
 from tsad.config import ParameterError
-from tsad.connectors.swat import write_swat_csv
 from tsad.core.errors import DataFormatError
 from tsad.core.preprocessing import preprocess
+from tsad.datasets.swat.files import write_swat_csv
 from tsad.pipelines.serving.nodes import bundle_preprocessing, prepare_model_input
 from tsad.pipelines.windowing.nodes import make_windows
 from tsad.serving import swat_input_format, swat_model_input

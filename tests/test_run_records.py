@@ -14,8 +14,8 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.io import DatasetError
 
-from tsad.connectors.cicids import CICIDS_FEATURES
-from tsad.connectors.kddcup99 import NUMERIC
+from tsad.datasets.cicids2017.files import CICIDS_FEATURES
+from tsad.datasets.kddcup99.files import NUMERIC
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 from conftest import mlflow_run
 from kedro.framework.session import KedroSession
 
-from tsad.connectors.wadi import WADI_CHANNELS, write_wadi_csv
 from tsad.core.errors import DataFormatError
+from tsad.datasets.wadi.files import WADI_CHANNELS, write_wadi_csv
 from tsad.simulators.wadi_plant import simulate_preset, wadi_preamble
 
 pytestmark = pytest.mark.slow

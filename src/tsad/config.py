@@ -132,7 +132,7 @@ class TsadConfigLoader(OmegaConfigLoader):
 
 # ------------------------------------------------------------------------------ datasets declared in configuration
 # A dataset is declared by ONE parameters entry, datasets.<name>.source (CSV or Parquet files, see
-# tsad.connectors.generic). The config loader derives its catalog entries from it (Kedro datasets cannot read
+# tsad.connectors.table). The config loader derives its catalog entries from it (Kedro datasets cannot read
 # parameters), and the pipeline registry derives its pipelines (project_parameters below).
 TABLE_SOURCE_TYPE = "tsad.datasets.TableSourceDataset"
 _latest_loader: weakref.ref | None = None  # the TsadConfigLoader made last (by the running KedroSession)

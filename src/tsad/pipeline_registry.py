@@ -17,7 +17,8 @@ from kedro_mlflow.pipeline import pipeline_ml_factory
 
 import tsad
 from tsad.config import declared_sources, project_parameters
-from tsad.experiments import DATASETS, PAPER_PROTOCOLS, declared_datasets, experiment_grid
+from tsad.datasets.registry import DATASETS, declared_datasets
+from tsad.experiments import PAPER_PROTOCOLS, experiment_grid
 from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
 from tsad.pipelines.window_evaluation.pipeline import window_evaluation_pipeline
 

@@ -12,17 +12,13 @@ import pytest
 from kedro.io import DatasetError
 
 from tsad.config import declared_sources, source_catalog_entries
-from tsad.connectors.generic import (
-    canonical_value,
-    ingest_table,
-    table_model_input,
-    table_source,
-    table_spec,
-)
+from tsad.connectors.table.ingest import ingest_table
+from tsad.connectors.table.source_spec import canonical_value, table_spec
+from tsad.connectors.table.sources import table_model_input, table_source
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import split_entities, validate_typed_frame
 from tsad.datasets import TableSourceDataset
-from tsad.experiments import declared_datasets
+from tsad.datasets.registry import declared_datasets
 
 CHANNELS = ["flow", "level", "pressure"]
 

@@ -13,8 +13,8 @@ import pytest
 from conftest import mlflow_run
 from kedro.framework.session import KedroSession
 
-from tsad.connectors import nab
-from tsad.pipelines.ingestion.entity_nodes import ingest_nab
+from tsad.datasets.nab import files as nab
+from tsad.datasets.nab.ingest import ingest_nab
 from tsad.pipelines.windowing.nodes import make_fit_windows, make_windows
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsad.connectors.kddcup99 import KDD_FEATURES, ingest_kddcup99, read_kddcup_file, record_classes
+from tsad.datasets.kddcup99.files import KDD_FEATURES, read_kddcup_file, record_classes
+from tsad.datasets.kddcup99.ingest import ingest_kddcup99
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KDD = REPO_ROOT.parent / "shared" / "data" / "KDDCup99"

@@ -1,4 +1,4 @@
-"""Real-data checks: every dataset present in ../shared/data loads through its connector and ingest node with
+"""Real-data checks: every dataset present in ../shared/data loads through its reader and ingest node with
 the row counts, channel counts and anomaly ratios its SOURCE.md states.
 
 ../shared/data lies next to the repository (CI clones the repository beside shared/). Each test skips, saying
@@ -18,10 +18,16 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 
 from tsad import settings
-from tsad.connectors import nab, smd, telemanom, ucr
 from tsad.connectors.entities import EntitySource
 from tsad.core.metrics import segments
-from tsad.pipelines.ingestion.entity_nodes import ingest_channels, ingest_nab, ingest_server_machines, ingest_ucr
+from tsad.datasets.nab import files as nab
+from tsad.datasets.nab.ingest import ingest_nab
+from tsad.datasets.smd import files as smd
+from tsad.datasets.smd.ingest import ingest_server_machines
+from tsad.datasets.telemanom import files as telemanom
+from tsad.datasets.telemanom.ingest import ingest_channels
+from tsad.datasets.ucr import files as ucr
+from tsad.datasets.ucr.ingest import ingest_ucr
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"

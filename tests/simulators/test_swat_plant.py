@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad.connectors.swat import SWAT_ACTUATORS, SWAT_TAGS, parse_swat_frame, read_swat_export, write_swat_csv
+from tsad.datasets.swat.files import SWAT_ACTUATORS, SWAT_TAGS, parse_swat_frame, read_swat_export, write_swat_csv
 from tsad.simulators.swat_plant import (
     ATTACK_START,
     NORMAL_START,

@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tsad.connectors.wadi import (
+from tsad.datasets import SimulatedWadiDataset
+from tsad.datasets.wadi.files import (
     WADI_CHANNELS,
     WADI_EMPTY_TAGS,
     WADI_TAGS,
-    ingest_wadi,
     read_wadi_csv,
     write_wadi_csv,
 )
-from tsad.datasets import SimulatedWadiDataset
+from tsad.datasets.wadi.ingest import ingest_wadi
 from tsad.simulators.wadi_plant import (
     ATTACK_START,
     NORMAL_START,

@@ -4,7 +4,9 @@ SMD machines, ASD servers, MSL/SMAP channels, NAB series and UCR series are each
 A connector lists one split of such a folder as an ``EntitySource``: a reader per entity whose files are
 present (nothing is read yet, as with Kedro's ``PartitionedDataset``), plus the entities that the dataset's
 label files name but whose data files are absent (9 of SMD's 28 machines here). ``select_entities`` then
-picks the entities a run uses from the parameters, so that a subset reads only its own files.
+picks the entities a run uses from the parameters, so that a subset reads only its own files, and
+``read_entities`` and ``typed_entities`` give the ingest nodes of these datasets their typed frames with a
+two-level ``(entity, step)`` index (``tsad.core.frames``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tsad.core.errors import DataFormatError
+from tsad.core.frames import ENTITY, LABEL, channel_columns, validate_typed_frame
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +131,35 @@ def select_entities(train: EntitySource, test: EntitySource, entities: list[str]
 def read_selected(source: EntitySource, selected: list[str]) -> dict[str, pd.DataFrame]:
     """Read the selected entities of one split (each reader names its own file in errors)."""
     return {entity: source.readers[entity]() for entity in selected}
+
+
+def read_entities(source_train: EntitySource, source_test: EntitySource,
+                  options: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Both splits of the entities that ``options`` select (``entities``: names or patterns, or null for every
+    entity with both splits present; ``exclude``), read entity by entity."""
+    selected = select_entities(source_train, source_test, options.get("entities"), options.get("exclude"),
+                               parameter="ingestion.entities")
+    logger.info("%s: reading %d entities", source_test.location, len(selected))
+    return read_selected(source_train, selected), read_selected(source_test, selected)
+
+
+def typed_entities(parts: dict[str, pd.DataFrame], source: EntitySource) -> pd.DataFrame:
+    """float32 channels, int8 label, ``(entity, step)`` index; every part must have the same channels."""
+    first_entity, first = next(iter(parts.items()))
+    channels = channel_columns(first)
+    typed = {}
+    for entity, frame in parts.items():
+        if channel_columns(frame) != channels:
+            raise DataFormatError(f"{frame.attrs.get('source', entity)}: channels {channel_columns(frame)} differ "
+                                  f"from {channels} of {first_entity}")
+        out = frame[channels].astype(np.float32)
+        if LABEL in frame.columns:
+            out[LABEL] = frame[LABEL].to_numpy(dtype=np.int8)
+        typed[entity] = out
+    frame = pd.concat(typed, names=[ENTITY])
+    frame.attrs = {"source": source.location}
+    validate_typed_frame(frame, source.location)
+    return frame
 
 
 def _why_incomplete(entity: str, train: EntitySource, test: EntitySource) -> str:

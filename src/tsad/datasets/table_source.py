@@ -9,7 +9,7 @@ block, so a user never writes them by hand::
                           filepath: <--params new_data, or null for the test files>}
 
 ``train`` and ``test`` load a ``TableSource``: the files found and a lazy reader per entity, read by the ingest
-node (``tsad.connectors.generic.ingest_table``) so that a bad file stops the node before anything is saved.
+node (``tsad.connectors.table.ingest.ingest_table``) so that a bad file stops the node before anything is saved.
 ``new`` loads the rows a registered model of the dataset takes (batch inference). The files are read-only.
 """
 
@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from tsad.connectors.generic import TableSource, table_model_input, table_source, table_spec
+from tsad.connectors.table.source_spec import table_spec
+from tsad.connectors.table.sources import TableSource, table_model_input, table_source
 
 
 class TableSourceDataset(AbstractDataset[None, "TableSource | pd.DataFrame"]):
@@ -29,7 +30,7 @@ class TableSourceDataset(AbstractDataset[None, "TableSource | pd.DataFrame"]):
     Args:
         dataset: The dataset's name (``<name>``), for messages.
         split: ``train`` or ``test`` (a ``TableSource`` for the ingest node) or ``new`` (model input rows).
-        source: The ``datasets.<name>.source`` block (``tsad.connectors.generic.table_spec`` lists its keys).
+        source: The ``datasets.<name>.source`` block (``tsad.connectors.table.source_spec.table_spec`` lists its keys).
         filepath: ``new`` only: the file(s), folder or glob to score; default the test files.
         metadata: Kedro-Viz metadata.
 

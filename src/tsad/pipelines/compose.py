@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from tsad.experiments import DatasetSpec
+from tsad.datasets.spec import DatasetSpec
 from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tsad.connectors.swat import SWAT_ACTUATORS, SWAT_STAGES, SWAT_TAGS
+from tsad.datasets.swat.files import SWAT_ACTUATORS, SWAT_STAGES, SWAT_TAGS
 from tsad.simulators.attacks import (
     Manipulation,
     PlannedAttack,

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tsad.connectors.wadi import WADI_A1_ATTACKS, WADI_EMPTY_TAGS, WADI_TAGS
+from tsad.datasets.wadi.files import WADI_A1_ATTACKS, WADI_EMPTY_TAGS, WADI_TAGS
 from tsad.simulators.attacks import (
     Manipulation,
     PlannedAttack,

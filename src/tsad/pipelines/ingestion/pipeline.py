@@ -8,7 +8,7 @@ from kedro.pipeline import Node, Pipeline
 
 
 def ingestion_template(ingest: Callable, *, parameters: bool = False, extra_outputs: Sequence[str] = ()) -> Pipeline:
-    """One node through the dataset's ingest function (looked up when the pipeline is built).
+    """One node through the dataset's ingest function (its spec's, looked up when the pipeline is built).
 
     Args:
         ingest: ``(source_train, source_test[, options]) -> (raw_train, raw_test[, *extra_outputs])``.

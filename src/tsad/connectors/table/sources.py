@@ -1,0 +1,74 @@
+"""What ``tsad.datasets.TableSourceDataset`` loads: one side's files listed as lazy per-entity readers of typed
+frames, or new data to score as the rows a registered model takes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tsad.connectors.entities import EntitySource
+from tsad.connectors.table.listing import list_files
+from tsad.connectors.table.series import cut_series, read_series
+from tsad.connectors.table.source_spec import TableSpec
+from tsad.core.frames import ENTITY, SINGLE
+from tsad.serving import input_format, rows_from_frame
+
+
+@dataclass(frozen=True)
+class TableSource(EntitySource):
+    """One side (training or test) of a declared dataset, listed but not read.
+
+    Attributes:
+        multi: One entity per file (a folder or a glob); False for a single series.
+        entities: The ``entities`` setting (names or patterns; null: every entity with both sides).
+        exclude: The ``exclude`` setting.
+        key: The configuration key of these files, for messages.
+        label: The declared label column (None: the dataset is unlabelled).
+    """
+
+    multi: bool = False
+    entities: Any = None
+    exclude: Any = None
+    key: str = ""
+    label: str | None = None
+
+
+def table_source(spec: TableSpec, side: str) -> TableSource:
+    """List one side's files as lazy per-entity readers of typed frames (the split applied when configured)."""
+    if side not in ("train", "test"):
+        raise ValueError(f"side must be train or test, got {side!r}")
+    paths, key = (spec.test, spec.key("test")) if side == "test" and spec.test is not None else \
+        (spec.train, spec.key("train"))
+    layout = list_files(paths, spec, key)
+
+    def reader(files: list[Path]) -> Callable[[], pd.DataFrame]:
+        def read() -> pd.DataFrame:
+            frame = read_series(files, spec)
+            return cut_series(frame, spec.split, side, spec) if spec.split is not None else frame
+        return read
+
+    return TableSource(location=layout.location, readers={e: reader(f) for e, f in layout.files.items()},
+                       multi=layout.multi, entities=spec.entities, exclude=spec.exclude, key=key,
+                       label=spec.label.column if spec.label else None)
+
+
+def table_model_input(spec: TableSpec, paths: Sequence[str] | None = None) -> pd.DataFrame:
+    """New data to score, as the rows a registered model of this dataset takes (``tsad.serving``).
+
+    Args:
+        spec: The dataset's source settings (how files are read; labels are ignored if present).
+        paths: The file(s), folder or glob to score; default: the test files (the training files when the
+            dataset is split in time, read whole).
+
+    Returns:
+        ``timestamp`` (or ``step``), ``entity`` for one-entity-per-file data, and the channels as float64.
+    """
+    paths = tuple(paths) if paths else (spec.test or spec.train)
+    layout = list_files(paths, spec, "new_data")
+    frames = {entity: read_series(files, spec, labelled=False) for entity, files in layout.files.items()}
+    frame = pd.concat(frames, names=[ENTITY]) if layout.multi else frames[SINGLE]
+    return rows_from_frame(frame, input_format(frame))
