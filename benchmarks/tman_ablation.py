@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,6 @@ from tsad.pipelines.cleaning.nodes import fit_scaler
 from tsad.pipelines.windowing.nodes import split_validation
 from tsad.simulators.swat_plant import simulate_preset
 
-DEFAULTS = Path(__file__).resolve().parents[1] / "conf/base/parameters/methods/tman.yml"  # --base current
 # The defaults before this study (conf/base/parameters/methods/tman.yml at 2026-11-26).
 OLD_BASE = {"backbone": "lstm", "hidden_size": 64, "latent_size": 32, "symmetric": True, "adversarial_weight": None,
             "epochs": 10, "batch_size": 256, "learning_rate": 1e-3}
@@ -196,8 +196,8 @@ def main() -> None:
     if args.out is None and not args.smoke:
         parser.error("--out is required")
     torch.set_num_threads(args.threads)
-    base = dict(OLD_BASE) if args.base == "old" else {
-        key: value for key, value in yaml.safe_load(DEFAULTS.read_text())["methods"]["tman"]["model"].items()
+    base = dict(OLD_BASE) if args.base == "old" else {  # --base current: TmanConfig's defaults
+        key: value for key, value in dataclasses.asdict(TmanConfig()).items()
         if key not in {"method", "seed", "device", "threads", "progress", "checkpoint_dir", "resume", "patience",
                        "restore_best"}}
     if args.epochs:

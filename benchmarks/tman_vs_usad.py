@@ -3,7 +3,7 @@
 Both train and score the same min-max scaled windows (scaler fitted on the training half) of one SMD machine
 from ../shared/data/SMD, with the same window, batch size and CPU thread count, each in its own child process
 so that each child's peak RSS is its own. TMAN runs with the project's defaults
-(conf/base/parameters/methods/tman.yml) but for the window and batch size; USAD runs with DeepOD's defaults but for
+(TmanConfig) but for the window and batch size; USAD runs with DeepOD's defaults but for
 the same. Training throughput counts windows seen per second over the timed epochs (each of the method's training
 steps included: TMAN's two phases, USAD's two optimiser steps); scoring throughput counts test windows scored per
 second, each method through its public scoring call.
@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from smoke import parse_args
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -58,9 +57,9 @@ def synthetic_machine(channels: int = 38, rows: int = 2_000) -> tuple[np.ndarray
 
 
 def run_tman(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> dict[str, float]:
-    params = yaml.safe_load((ROOT / "conf/base/parameters/methods/tman.yml").read_text())["methods"]["tman"]["model"]
-    params |= {"batch_size": args.batch_size, "epochs": args.epochs, "device": "cpu", "threads": args.threads,
-               "checkpoint_dir": None, "progress": False}
+    # The project's TMAN (TmanConfig's defaults, which tman.yml does not change) but for the shared settings.
+    params = {"method": "tman", "batch_size": args.batch_size, "epochs": args.epochs, "device": "cpu",
+              "threads": args.threads, "checkpoint_dir": None, "progress": False}
     detector = registry.build(params)
     windows = sliding_windows(train, args.window)[:args.train_windows]
     validation = windows[-256:]
@@ -71,7 +70,7 @@ def run_tman(train: np.ndarray, test: np.ndarray, args: argparse.Namespace) -> d
     started = time.perf_counter()
     detector.decision_function(test_windows)
     score_s = time.perf_counter() - started
-    return {"method": f"TMAN ({params['backbone']})", "train_windows": len(windows), "train_s": train_s,
+    return {"method": f"TMAN ({detector.config.backbone})", "train_windows": len(windows), "train_s": train_s,
             "train_rate": args.epochs * len(windows) / train_s, "score_windows": len(test_windows),
             "score_rate": len(test_windows) / score_s, "threads": torch.get_num_threads()}
 
