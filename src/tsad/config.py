@@ -17,6 +17,7 @@ from typing import Any
 
 from kedro.config import OmegaConfigLoader
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.resolvers import oc
 
 from tsad.models import registry
 
@@ -26,7 +27,7 @@ def _plain(node: Any) -> dict:
 
 
 def merged(*configs: Any) -> dict:
-    """Deep merge, later configs overriding earlier ones (the ``merge`` resolver)."""
+    """Deep merge, later configs overriding earlier ones."""
     return _plain(OmegaConf.merge(*(OmegaConf.create(_plain(c)) for c in configs)))
 
 
@@ -99,7 +100,18 @@ def _threshold(*configs: Any) -> dict:
     return out
 
 
-CUSTOM_RESOLVERS = {"merge": merged}
+# The loader's arguments (settings.CONFIG_LOADER_ARGS), here so that project_parameters can make a loader without
+# importing the settings module, which imports this one.
+LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # oc.env lets mlflow.yml take the tracking URI from the environment (tests point it at a temp store).
+    "custom_resolvers": {"oc.env": oc.env},
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    # conf/local (or another env) overrides parameters key by key instead of replacing whole top-level keys,
+    # so conf/local/parameters.yml may hold `datasets: {smd: {windowing: {window: 1}}}` alone.
+    "merge_strategy": {"parameters": "soft"},
+}
 
 
 class TsadConfigLoader(OmegaConfigLoader):
@@ -175,9 +187,7 @@ def project_parameters() -> dict[str, Any]:
     if loader is None or Path(loader.conf_source).resolve() != conf_source.resolve():
         if not conf_source.is_dir():
             return {}
-        from tsad import settings  # here: settings imports this module
-
-        loader = TsadConfigLoader(str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+        loader = TsadConfigLoader(str(conf_source), env=env, **LOADER_ARGS)
     return loader["parameters"]
 
 

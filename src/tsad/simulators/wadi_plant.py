@@ -150,7 +150,6 @@ _CONSUMER_IDS = tuple(f"{100 * j + 101}" for j in range(CONSUMERS))  # "101" .. 
 _LOOP_FORCES = ("1_MV_001_STATUS", "2_MV_003_STATUS", "2_P_003_STATUS", "2_P_004_STATUS", "2_MV_009_STATUS",
                 "2_PIC_003_SP", *(f"2_MCV_{c}_CO" for c in _CONSUMER_IDS),
                 *(f"2_SV_{c}_STATUS" for c in _CONSUMER_IDS), *(f"2_FIC_{c}_SP" for c in _CONSUMER_IDS))
-_POST_LOOP_FORCES = ("1_P_006_STATUS",)
 
 # Attacks ``force`` an actuator state, valve opening or set point to one value for their whole window: the
 # plant acts on it and the file reports it.
