@@ -16,8 +16,8 @@ import pandas as pd
 from tsad.core import cleaning, thresholds
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import entity_label, join_entities, split_entities
+from tsad.core.score_frames import flag_scores
 from tsad.pipelines.cleaning.nodes import apply_scaler
-from tsad.pipelines.evaluation.nodes import flag_scores
 from tsad.pipelines.feature_selection.nodes import keep_features
 from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.windowing.nodes import make_windows
