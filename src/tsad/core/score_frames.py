@@ -24,7 +24,7 @@ CHANNEL_PREFIX = "score."  # per-channel score columns: "score.<channel>"
 _RULE_KEYS = ("combine", "k")
 
 
-def channel_columns(scores: pd.DataFrame) -> list[str]:
+def channel_score_columns(scores: pd.DataFrame) -> list[str]:
     """The per-channel score columns of a score frame (empty for a detector without channel scores)."""
     return [c for c in scores.columns if isinstance(c, str) and c.startswith(CHANNEL_PREFIX)]
 
@@ -40,7 +40,7 @@ def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] |
     Raises:
         ValueError: The frame has no per-channel scores, or lacks one of ``channels``.
     """
-    present = tuple(c[len(CHANNEL_PREFIX):] for c in channel_columns(scores))
+    present = tuple(c[len(CHANNEL_PREFIX):] for c in channel_score_columns(scores))
     if not present:
         raise ValueError("these scores have no per-channel columns ('score.<channel>'): per-channel thresholds need "
                          "a detector that scores each channel (transformer, lstm)")

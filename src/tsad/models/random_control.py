@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.frames import join_entities, split_entities
-from tsad.core.score_frames import channel_columns
+from tsad.core.score_frames import channel_score_columns
 from tsad.models.base import Detector, DetectorConfig
 
 
@@ -55,7 +55,7 @@ class RandomDetector(Detector):
             scores: A model's score frame (``tsad.core.score_frames``).
             split: The split's number in the seed (the evaluation draws validation as 0 and test as 1).
         """
-        columns = channel_columns(scores)
+        columns = channel_score_columns(scores)
         parts = {}
         for position, (entity, part) in enumerate(split_entities(scores).items()):
             control = pd.DataFrame({"score": self.draw(len(part), (split, position))}, index=part.index)
