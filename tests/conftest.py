@@ -19,11 +19,20 @@ from kedro.runner import SequentialRunner
 from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template
+from tsad.pipelines.reporting.pipeline import reporting_template
 from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.training.pipeline import training_template
 from tsad.pipelines.windowing.pipeline import windowing_template
 
 ROOT = Path(__file__).resolve().parents[1]
+# The evaluation parameters users see, which are also their only defaults.
+EVALUATION = yaml.safe_load((ROOT / "conf" / "base" / "parameters" / "defaults.yml").read_text()
+                            )["experiment_defaults"]["evaluation"]
+
+
+def evaluation_params(**groups: dict) -> dict:
+    """``EVALUATION`` with some options of some groups replaced, e.g. ``evaluation_params(vus={"window": 20})``."""
+    return {name: {**options, **groups.get(name, {})} for name, options in EVALUATION.items()}
 
 
 def synthetic_series(n: int = 2000, channels: int = 5, seed: int = 0, anomalies: bool = True,
@@ -46,6 +55,24 @@ def synthetic_series(n: int = 2000, channels: int = 5, seed: int = 0, anomalies:
                          index=pd.date_range(start, periods=n, freq="s", name="timestamp"))
     frame["label"] = labels
     return frame
+
+
+def score_frame(n: int = 3000, seed: int = 0, signal: float = 2.0, labelled: bool = True) -> pd.DataFrame:
+    """A score frame (the scoring stage's output) with three labelled segments where the score rises by ``signal``."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(n, dtype=np.int8)
+    for start, length in ((n // 5, 40), (n // 2, 80), (4 * n // 5, 25)):
+        labels[start:start + length] = 1
+    frame = pd.DataFrame({"score": rng.exponential(size=n) + signal * labels},
+                         index=pd.date_range("2021-01-01", periods=n, freq="s", name="timestamp"))
+    if labelled:
+        frame["label"] = labels
+    return frame
+
+
+def entity_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One multi-entity frame, ``(entity, step)`` index, from a frame per entity."""
+    return pd.concat({k: f.reset_index(drop=True).rename_axis("step") for k, f in frames.items()}, names=["entity"])
 
 
 @pytest.fixture
@@ -108,7 +135,7 @@ STAGE_PARAMS = {
     "model": {"method": "pca", "n_components": 0.95, "device": "cpu"},
     "scoring": {"aggregation": "mean"},
     "threshold": {"strategy": "quantile", "q": 0.99},
-    "evaluation": {},  # the evaluation stage's defaults (tsad.pipelines.evaluation.nodes.DEFAULTS)
+    "evaluation": EVALUATION,
 }
 
 
@@ -120,10 +147,10 @@ class KeptDataset(MemoryDataset):
 
 
 def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict = STAGE_PARAMS) -> dict:
-    """Every dataset of the stage templates (cleaning to evaluation) run on two typed frames, by name; ``params``
+    """Every dataset of the stage templates (cleaning to reporting) run on two typed frames, by name; ``params``
     maps each stage's parameter group (``cleaning``, ``windowing``, ``model`` ...) to its dict."""
     pipeline = cleaning_template() + feature_selection_template() + windowing_template() + training_template() + \
-        scoring_template() + evaluation_template()
+        scoring_template() + evaluation_template() + reporting_template()
     catalog = DataCatalog({name: KeptDataset(copy_mode="assign") for name in pipeline.datasets()})
     catalog.save("raw_train", raw_train)
     catalog.save("raw_test", raw_test)

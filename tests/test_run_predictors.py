@@ -14,7 +14,7 @@ from conftest import set_model_options
 from kedro.framework.session import KedroSession
 
 from tsad.core import thresholds
-from tsad.pipelines.evaluation.nodes import flag_scores
+from tsad.core.score_frames import flag_scores
 
 pytestmark = pytest.mark.slow
 

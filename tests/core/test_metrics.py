@@ -54,6 +54,11 @@ def random_case(rng: np.random.Generator, n: int | None = None, ends_normal: boo
     return labels, scores, flags
 
 
+def flag_metrics(labels: np.ndarray, flags: np.ndarray, pa_k: np.ndarray = np.arange(0, 101)) -> dict[str, float]:
+    """``metrics.flag_metrics`` with Tatbul et al.'s plain range options (no existence weight, flat bias, one)."""
+    return metrics.flag_metrics(labels, flags, range_alpha=0.0, range_bias="flat", range_cardinality="one", pa_k=pa_k)
+
+
 labels_and_scores = st.integers(2, 200).flatmap(lambda n: st.tuples(
     arrays(np.int8, n, elements=st.integers(0, 1)), arrays(np.float64, n, elements=st.floats(0, 1))))
 
@@ -140,7 +145,7 @@ def test_point_adjusted_and_composite_f1_match_tsb_ad():
         assert pa_f1 == pytest.approx(grader.metric_PointF1PA(labels, scores, preds=flags.astype(int)), abs=1e-12)
         # TSB-AD's EventF1PA is Garg et al.'s composite F1, with 1e-15 added to the denominator.
         expected = grader.metric_EventF1PA(labels, scores, preds=flags.astype(int))
-        assert metrics.composite_f1(labels, flags) == pytest.approx(expected, abs=1e-12)
+        assert flag_metrics(labels, flags)["composite_f1"] == pytest.approx(expected, abs=1e-12)
 
 
 # --------------------------------------------------------------------------------------------------- by hand
@@ -158,7 +163,7 @@ def test_event_wise_and_composite_by_hand():
     assert (precision, recall) == pytest.approx((1 / 3, 1 / 2))
     assert f1 == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
     # Composite: point precision 1/3 (one of three flags is labelled) with event recall 1/2.
-    assert metrics.composite_f1(labels, flags) == pytest.approx(0.4)
+    assert flag_metrics(labels, flags)["composite_f1"] == pytest.approx(0.4)
 
 
 def test_pa_k_curve_and_area_by_hand():
@@ -218,7 +223,7 @@ def test_point_f1_matches_sklearn_and_pa_never_lowers_it(data, threshold):
     precision, recall, f1 = metrics.precision_recall_f1(labels, flags)
     assert f1 == pytest.approx(f1_score(labels, flags, zero_division=0))
     assert 0 <= precision <= 1 and 0 <= recall <= 1
-    assert metrics.threshold_metrics(labels, scores, threshold)["pa_f1"] >= f1 - 1e-12
+    assert flag_metrics(labels, flags)["pa_f1"] >= f1 - 1e-12
 
 
 @settings(max_examples=60, deadline=None)
@@ -226,7 +231,7 @@ def test_point_f1_matches_sklearn_and_pa_never_lowers_it(data, threshold):
 def test_every_metric_is_in_range_and_pa_bounds_hold(data, threshold):
     labels, scores = data
     flags = scores >= threshold
-    values = metrics.flag_metrics(labels, flags, pa_k=np.arange(0, 101, 10))
+    values = flag_metrics(labels, flags, pa_k=np.arange(0, 101, 10))
     for name, value in values.items():
         assert np.isnan(value) or 0 <= value <= 1, (name, value)
     assert values["pa_f1"] >= values["f1"] - 1e-12
@@ -259,8 +264,8 @@ def test_point_adjusted_scores_give_pa_flags(data, threshold):
 def test_higher_threshold_never_flags_more(data, a, b):
     labels, scores = data
     low, high = min(a, b), max(a, b)
-    assert metrics.threshold_metrics(labels, scores, high)["flagged_fraction"] <= \
-        metrics.threshold_metrics(labels, scores, low)["flagged_fraction"]
+    assert flag_metrics(labels, scores >= high)["flagged_fraction"] <= \
+        flag_metrics(labels, scores >= low)["flagged_fraction"]
 
 
 @given(arrays(np.int8, st.integers(1, 200), elements=st.integers(0, 1)))
@@ -268,7 +273,7 @@ def test_an_all_correct_prediction_scores_one(labels):
     if not labels.any():
         labels[0] = 1
     flags = labels > 0
-    values = metrics.flag_metrics(labels, flags, pa_k=np.arange(0, 101, 25))
+    values = flag_metrics(labels, flags, pa_k=np.arange(0, 101, 25))
     for name in ("precision", "recall", "f1", "pa_f1", "pa_k_auc", "event_f1", "composite_f1", "range_f1",
                  "affiliation_precision", "affiliation_recall", "affiliation_f1"):
         assert values[name] == pytest.approx(1.0), name

@@ -6,6 +6,7 @@ installed by `make setup` into <venv>/test-references (see tests/core/test_metri
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import sys
@@ -18,7 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tsad.core import thresholds
-from tsad.core.thresholds import ThresholdError, fit, fit_threshold
+from tsad.core.thresholds import Strategy, ThresholdError, base, fit, strategy
+from tsad.core.thresholds.distri_tail import DistriTailNoiseOptions, distri_tail_noise_threshold
+from tsad.core.thresholds.dynamic import ewma, prune_sequences
+from tsad.core.thresholds.pot import PotOptions, _tail_quantile, fit_gpd, fit_pot, gpd_log_likelihood
 
 REFERENCES = Path(sys.prefix) / "test-references"
 
@@ -29,6 +33,10 @@ def reference(module: str):
     if os.environ.get("CI"):
         return importlib.import_module(module)
     return pytest.importorskip(module, reason=f"reference {module} not installed: run `make setup`")
+
+
+def fit_threshold(scores: np.ndarray, strategy: str, **options) -> float:
+    return fit(scores, strategy, **options).value
 
 
 def test_quantile_flags_the_requested_share_of_normal_scores():
@@ -51,6 +59,36 @@ def test_unknown_strategy_option_and_bad_input_are_refused():
         fit_threshold(np.ones(3), "quantile", k=3)
     with pytest.raises(ValueError, match="persistence"):
         fit_threshold(np.ones(3), "quantile", persistence=0)
+    with pytest.raises(ValueError, match=r"'quantile' needs option\(s\) \['q'\]"):  # defaults.yml holds q's default
+        fit_threshold(np.ones(3), "quantile")
+    with pytest.raises(ValueError, match="unknown GPD fitting method 'moments'"):
+        fit_threshold(np.ones(3), "pot", method="moments")
+
+
+def test_a_strategy_is_one_registered_class(monkeypatch):
+    monkeypatch.setattr(base, "STRATEGIES", dict(base.STRATEGIES))  # registered for this test only
+
+    @strategy("median_mad")
+    class MedianMad(Strategy):
+        @dataclasses.dataclass(frozen=True)
+        class Options:
+            k: float = 5.0
+
+        def fit(self, scores, options):
+            median = np.median(scores)
+            return float(median + options.k * np.median(np.abs(scores - median))), {}
+
+    scores = np.random.default_rng(12).normal(size=2000)
+    fitted = fit(scores, "median_mad", k=4, persistence=2)
+    assert fitted.value == pytest.approx(np.median(scores) + 4 * np.median(np.abs(scores - np.median(scores))))
+    back = thresholds.from_record(thresholds.to_record({"": fitted}), "")
+    np.testing.assert_array_equal(thresholds.apply(scores, back).flags, thresholds.persistent(scores >= back.value, 2))
+    channels = thresholds.fit_channels(np.column_stack([scores, 2 * scores]), "median_mad", channels=["a", "b"])
+    assert channels.fitted[0].value == fit(scores, "median_mad").value
+    with pytest.raises(ValueError, match=r"'median_mad' has no option\(s\) \['q'\]"):
+        fit(scores, "median_mad", q=0.5)
+    with pytest.raises(ValueError, match="registered twice"):
+        strategy("median_mad")(MedianMad)
 
 
 # --------------------------------------------------------------------------------------------------- POT / SPOT
@@ -61,7 +99,7 @@ def test_pot_recovers_known_tail_quantiles(method):
     assert fit_threshold(exponential, "pot", q=q, level=0.98, method=method) == pytest.approx(-np.log(q), rel=0.03)
     # Lomax: P(X > x) = (1 + x)^-3, a heavy tail with GPD shape 1/3.
     lomax = np.random.default_rng(3).random(400_000) ** (-1 / 3) - 1
-    tail = thresholds.fit_pot(lomax, q=q, level=0.98, method=method)
+    tail = fit_pot(lomax, PotOptions(q=q, level=0.98, method=method))
     assert tail.gamma == pytest.approx(1 / 3, abs=0.05)
     assert tail.quantile == pytest.approx(q ** (-1 / 3) - 1, rel=0.1)
     # Uniform: a bounded tail (shape -1), which Grimshaw's roots alone miss.
@@ -71,9 +109,9 @@ def test_pot_recovers_known_tail_quantiles(method):
 
 def test_grimshaw_is_the_maximum_likelihood():
     peaks = np.random.default_rng(5).pareto(4.0, size=3000)
-    grimshaw, mle = thresholds.fit_gpd(peaks, "grimshaw"), thresholds.fit_gpd(peaks, "mle")
+    grimshaw, mle = fit_gpd(peaks, "grimshaw"), fit_gpd(peaks, "mle")
     assert grimshaw == pytest.approx(mle, rel=1e-3)
-    assert thresholds.gpd_log_likelihood(peaks, *grimshaw) >= thresholds.gpd_log_likelihood(peaks, *mle) - 1e-6
+    assert gpd_log_likelihood(peaks, *grimshaw) >= gpd_log_likelihood(peaks, *mle) - 1e-6
 
 
 def test_pot_matches_libspot():
@@ -86,10 +124,10 @@ def test_pot_matches_libspot():
         # at least as likely (libspot's root finder stops earlier).
         initial = spot.excess_threshold
         peaks = scores[scores > initial] - initial
-        gamma, sigma = thresholds.fit_gpd(peaks)
-        assert thresholds.gpd_log_likelihood(peaks, gamma, sigma) >= \
-            thresholds.gpd_log_likelihood(peaks, spot.gamma, spot.sigma) - 1e-6
-        quantile = thresholds._tail_quantile(initial, gamma, sigma, q=1e-4, n=len(scores), n_peaks=len(peaks))
+        gamma, sigma = fit_gpd(peaks, "grimshaw")
+        assert gpd_log_likelihood(peaks, gamma, sigma) >= \
+            gpd_log_likelihood(peaks, spot.gamma, spot.sigma) - 1e-6
+        quantile = _tail_quantile(initial, gamma, sigma, q=1e-4, n=len(scores), n_peaks=len(peaks))
         assert quantile == pytest.approx(spot.anomaly_threshold, rel=5e-3)
         assert fit_threshold(scores, "pot", q=1e-4, level=0.98) == pytest.approx(spot.anomaly_threshold, rel=0.02)
 
@@ -152,15 +190,12 @@ def test_distri_tail_noise_error_or_fallback_without_a_rise():
     assert not (scores >= value).any()
 
 
-def test_distri_tail_noise_per_column_and_strict_flags():
+def test_distri_tail_noise_flags_strictly_above_the_repository_threshold():
     rng = np.random.default_rng(9)
-    columns = np.column_stack([np.concatenate([rng.exponential(size=20_000), rng.normal(8, 0.3, 500)])
-                               for _ in range(3)])
-    per_column = thresholds.distri_tail_noise_threshold(columns)
-    assert per_column.shape == (3,)
-    assert per_column[0] == thresholds.distri_tail_noise_threshold(columns[:, 0])
-    flags = columns[:, 0] >= per_column[0]
-    assert np.array_equal(flags, columns[:, 0] > np.nextafter(per_column[0], -np.inf))
+    scores = np.concatenate([rng.exponential(size=20_000), rng.normal(8, 0.3, 500)])
+    value = distri_tail_noise_threshold(scores, DistriTailNoiseOptions())
+    assert value == fit_threshold(scores, "distri_tail_noise_2th")
+    np.testing.assert_array_equal(scores >= value, scores > np.nextafter(value, -np.inf))
 
 
 # --------------------------------------------------------------------------------------------------- per channel
@@ -174,7 +209,7 @@ def test_distri_tail_noise_per_feature_finds_each_bump_and_combines_by_the_rule(
     scores = bumped_channels()
     fitted = thresholds.fit_channels(scores, "distri_tail_noise_2th", channels=["a", "b", "c"])
     # Each channel gets its own DistriTailNoise2Th threshold, between the bulk and its bump.
-    own = thresholds.distri_tail_noise_threshold(scores)
+    own = np.array([distri_tail_noise_threshold(column, DistriTailNoiseOptions()) for column in scores.T])
     assert fitted.channels == ("a", "b", "c") and [f.value for f in fitted.fitted] == list(own)
     assert all(5 < value < 8 + c for c, value in enumerate(own))
     # Flags: OR over channels (the seed), or at least k of the F channels, each channel flagging scores >= its value.
@@ -192,8 +227,8 @@ def test_distri_tail_noise_per_feature_finds_each_bump_and_combines_by_the_rule(
 
 
 def test_per_channel_persistence_acts_on_each_channel_before_combining():
-    fitted = thresholds.ChannelThreshold(("a", "b"), (thresholds.FittedThreshold("quantile", 1.0, {"persistence": 2}),
-                                                      thresholds.FittedThreshold("quantile", 1.0, {"persistence": 2})))
+    each = thresholds.FittedThreshold("quantile", 1.0, {"q": 0.5, "persistence": 2})
+    fitted = thresholds.ChannelThreshold(("a", "b"), (each, each))
     # a and b alternate above the threshold: the OR of the raw exceedances persists, neither channel does.
     scores = np.array([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [2.0, 0.0]])
     np.testing.assert_array_equal(thresholds.apply_channels(scores, fitted).flags, [False, False, False, True])
@@ -201,8 +236,9 @@ def test_per_channel_persistence_acts_on_each_channel_before_combining():
 
 def test_per_channel_records_round_trip_and_bad_rules_are_refused():
     scores = bumped_channels()
-    fitted = {"m1": thresholds.fit_channels(scores, "spot", channels=["a", "b", "c"], q=1e-3, persistence=2),
-              "m2": thresholds.fit_channels(scores[::2], "spot", channels=["a", "b", "c"], q=1e-3, persistence=2)}
+    options = {"q": 1e-3, "persistence": 2}
+    fitted = {"m1": thresholds.fit_channels(scores, "spot", options, channels=["a", "b", "c"]),
+              "m2": thresholds.fit_channels(scores[::2], "spot", options, channels=["a", "b", "c"])}
     record = thresholds.to_record(fitted)
     assert record["per_channel"] == {"combine": "any", "k": 1} and record["persistence"] == 2
     assert set(record["values"]["m1"]) == {"a", "b", "c"} and set(record["state"]["m2"]) == {"a", "b", "c"}
@@ -211,11 +247,11 @@ def test_per_channel_records_round_trip_and_bad_rules_are_refused():
     np.testing.assert_array_equal(thresholds.apply_channels(scores, back).flags,
                                   thresholds.apply_channels(scores, fitted["m1"]).flags)
     with pytest.raises(ValueError, match="unknown per-channel combination 'all'"):
-        thresholds.fit_channels(scores, "quantile", combine="all")
+        thresholds.fit_channels(scores, "quantile", {"q": 0.9}, combine="all")
     with pytest.raises(ValueError, match="k=2 needs combine: k_of_f"):
-        thresholds.fit_channels(scores, "quantile", combine="any", k=2)
+        thresholds.fit_channels(scores, "quantile", {"q": 0.9}, combine="any", k=2)
     with pytest.raises(ValueError, match="k=4 can never flag: there are 3 channels"):
-        thresholds.fit_channels(scores, "quantile", combine="k_of_f", k=4)
+        thresholds.fit_channels(scores, "quantile", {"q": 0.9}, combine="k_of_f", k=4)
     with pytest.raises(ValueError, match=r"need \(T, 3\) channel scores"):
         thresholds.apply_channels(scores[:, :2], back)
     falling = histogram_scores([5000] + [4000 - 60 * i for i in range(59)])  # no rise in its tail
@@ -225,13 +261,18 @@ def test_per_channel_records_round_trip_and_bad_rules_are_refused():
         thresholds.fit_channels(np.column_stack([bump, falling]), "distri_tail_noise_2th", channels=["bump", "falling"])
 
 
+def test_k_sigma_and_the_k_of_f_rule_keep_their_own_k():
+    fitted = thresholds.fit_channels(bumped_channels(), "k_sigma", {"k": 4}, combine="k_of_f", k=2)
+    assert fitted.required == 2 and all(channel.options == {"k": 4} for channel in fitted.fitted)
+
+
 # --------------------------------------------------------------------------------------------------- dynamic
 def test_dynamic_threshold_finds_the_burst_and_prunes_small_sequences():
     rng = np.random.default_rng(10)
     errors = np.abs(rng.normal(size=20_000))
     errors[5000:5100] += 6.0
     fitted = fit(errors, "dynamic", span=10, error_buffer=5)
-    smoothed = thresholds.ewma(errors, 10)
+    smoothed = ewma(errors, 10)
     assert smoothed[5020:5100].min() > fitted.value > np.quantile(smoothed[:4000], 0.999)
     run = thresholds.apply(errors, fitted)
     flagged = np.flatnonzero(run.flags)
@@ -244,7 +285,7 @@ def test_pruning_by_hand():
     decision[25] = 4.9  # the largest unflagged value
     flags = decision >= 5.0
     # Maxima 10, 9.5, 5 then 4.9: drops 0.05, 0.47, 0.02; the last drop of at least 0.13 is after 9.5.
-    kept = thresholds.prune_sequences(decision, flags, 0.13)
+    kept = prune_sequences(decision, flags, 0.13)
     np.testing.assert_array_equal(np.flatnonzero(kept), [2, 3, 10, 11])
 
 
@@ -261,7 +302,7 @@ def test_persistent_scores_threshold_like_flags_and_a_higher_threshold_never_fla
     low, high = min(a, b), max(a, b)
     np.testing.assert_array_equal(thresholds.persistent(scores >= low, m),
                                   thresholds.persistent_scores(scores, m) >= low)
-    flag = {t: thresholds.apply(scores, thresholds.FittedThreshold("quantile", t, {"persistence": m})).flags
+    flag = {t: thresholds.apply(scores, thresholds.FittedThreshold("quantile", t, {"q": 0.5, "persistence": m})).flags
             for t in (low, high)}
     assert not np.any(flag[high] & ~flag[low])
 

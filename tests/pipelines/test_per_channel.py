@@ -6,17 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import STAGE_PARAMS, stage_outputs
+from conftest import STAGE_PARAMS, evaluation_params, stage_outputs
 
 from tsad.core import metrics, thresholds
+from tsad.core.score_frames import channel_scores, flag_scores
 from tsad.core.windows import WindowedSeries
 from tsad.pipelines.evaluation import nodes
-from tsad.pipelines.scoring.nodes import channel_scores, last_step_timestamps, score_series
+from tsad.pipelines.reporting.nodes import write_report
+from tsad.pipelines.scoring.nodes import last_step_timestamps, score_series
 from tsad.pipelines.serving.nodes import bundle_model, bundle_preprocessing, prepare_model_input, score_new_data
 from tsad.pipelines.window_evaluation.nodes import evaluate_windows
 from tsad.serving import input_format, rows_from_frame
 
 PER_CHANNEL = {"strategy": "quantile", "q": 0.99, "per_channel": {"combine": "any"}}
+EVALUATION = evaluation_params(vus={"window": 20})
 
 
 def test_last_step_mapping_by_hand():
@@ -54,7 +57,7 @@ def test_per_channel_thresholds_feed_the_threshold_metrics_and_the_sum_the_thres
     assert record["per_channel"] == {"combine": "any", "k": 1} and set(record["values"][""]) == {"c0", "c1", "c2"}
     for c in range(3):  # each channel's own quantile of its validation scores
         assert record["values"][""][f"c{c}"] == pytest.approx(np.quantile(val[f"score.c{c}"], 0.99))
-    values = {k: v["value"] for k, v in nodes.evaluate(test, record, {"vus": {"window": 20}})[0].items()}
+    values = {k: v["value"] for k, v in nodes.evaluate(test, record, EVALUATION)[0].items()}
     flags = (test[[f"score.c{c}" for c in range(3)]].to_numpy() >= np.array(list(record["values"][""].values()))
              ).any(axis=1)
     assert values["f1"] == pytest.approx(metrics.precision_recall_f1(test["label"], flags)[2])
@@ -62,7 +65,7 @@ def test_per_channel_thresholds_feed_the_threshold_metrics_and_the_sum_the_thres
     assert values["roc_auc"] == pytest.approx(metrics.roc_auc(test["label"], test["score"]))  # the summed score
     assert "threshold" not in values  # no single threshold: NaN, not logged
     two = nodes.fit_threshold(val, PER_CHANNEL | {"per_channel": {"combine": "k_of_f", "k": 2}})
-    two_flags = nodes.flag_scores(test, thresholds.from_record(two, "")).flags
+    two_flags = flag_scores(test, thresholds.from_record(two, "")).flags
     assert two_flags.sum() < flags.sum()
     # Off, the scalar threshold on `score` as before (the channel columns are ignored).
     scalar = nodes.fit_threshold(val, {"strategy": "quantile", "q": 0.99})
@@ -81,27 +84,27 @@ def test_per_channel_option_errors_name_the_problem():
 
 def test_random_control_draws_channels_too_and_keeps_its_score():
     val, test = labelled_scores(labelled=False), labelled_scores(seed=1)
-    control_val, control_test = nodes.score_random_control(val, test, {})
-    plain_val, _ = nodes.score_random_control(val[["score"]], test[["score", "label"]], {})
+    control_val, control_test = nodes.score_random_control(val, test, EVALUATION)
+    plain_val, _ = nodes.score_random_control(val[["score"]], test[["score", "label"]], EVALUATION)
     np.testing.assert_array_equal(control_val["score"], plain_val["score"])  # the same draws as without channels
     assert list(control_test.columns) == ["score", "score.c0", "score.c1", "score.c2", "label"]
     channels, names = channel_scores(control_test)
     assert names == ("c0", "c1", "c2") and channels.min() >= 0 and channels.max() < 1
     record = nodes.fit_control_threshold(control_val, PER_CHANNEL)
-    values = nodes.evaluate(control_test, record, {"vus": {"window": 20}})[0]
+    values = nodes.evaluate(control_test, record, EVALUATION)[0]
     assert 0 <= values["f1"]["value"] <= 1
 
 
 def test_report_and_window_metrics_with_per_channel_thresholds(test_frame):
     val, test = labelled_scores(seed=1, labelled=False, n=2000), labelled_scores(seed=2, n=2000)
     record = nodes.fit_threshold(val, PER_CHANNEL)
-    table = nodes.evaluate(test, record, {"vus": {"window": 20}})[1]
-    _, text = nodes.write_report(table, table, record, {"method": "transformer"})
+    table = nodes.evaluate(test, record, EVALUATION)[1]
+    _, text = write_report(table, table, record, {"method": "transformer"})
     assert "One threshold per channel score; a point is flagged when any channel flags it." in text
     assert "thresholds from" in text
     windows = {"": WindowedSeries.from_frame(test_frame, 20, 20)}
     window_values = evaluate_windows(windows, test, record)[0]
-    flags = nodes.flag_scores(test, thresholds.from_record(record, "")).flags
+    flags = flag_scores(test, thresholds.from_record(record, "")).flags
     expected = np.add.reduceat(flags.astype(int), np.arange(0, 2000, 20)) > 0
     assert window_values["window_flagged_fraction"]["value"] == pytest.approx(expected.mean())
 
@@ -111,7 +114,7 @@ PARAMS = STAGE_PARAMS | {
     "model": {"method": "transformer", "device": "cpu", "epochs": 1, "feedforward_size": 32, "progress": False},
     "scoring": {"aggregation": "last"},
     "threshold": {"strategy": "quantile", "q": 0.9, "persistence": 2, "per_channel": {"combine": "k_of_f", "k": 2}},
-    "evaluation": {"vus": {"window": 20}},
+    "evaluation": EVALUATION,
 }
 
 
@@ -128,7 +131,7 @@ def test_stages_and_the_registered_model_flag_alike_with_per_channel_thresholds(
     direct = score_series(out["detector"], {"": windows}, {"aggregation": "last"})
     pd.testing.assert_frame_equal(direct, scores_test)
     assert record["per_channel"] == {"combine": "k_of_f", "k": 2}
-    expected = nodes.flag_scores(scores_test, thresholds.from_record(record, "")).flags
+    expected = flag_scores(scores_test, thresholds.from_record(record, "")).flags
 
     fmt = input_format(raw_test)
     preprocessing = bundle_preprocessing(fmt, out["cleaning_report"], out["scaler"], out["selected_features"],

@@ -168,13 +168,6 @@ def event_precision_recall_f1(labels: np.ndarray, flags: np.ndarray) -> tuple[fl
     return precision, recall, _f1(precision, recall)
 
 
-def composite_f1(labels: np.ndarray, flags: np.ndarray) -> float:
-    """Composite F1 (Garg et al. 2021, eq. 3): harmonic mean of point-wise precision and event-wise recall."""
-    precision = precision_recall_f1(labels, flags)[0]
-    recall = event_precision_recall_f1(labels, flags)[1]
-    return _f1(precision, recall)
-
-
 # --------------------------------------------------------------------------------------------------- range-based
 def _positional_bias(position: np.ndarray, length: np.ndarray, bias: str) -> np.ndarray:
     """delta(i, L) of Tatbul et al. §4 for 1-based positions ``i`` inside ranges of length ``L``."""
@@ -486,10 +479,10 @@ def vus(labels: np.ndarray, scores: np.ndarray, window: int = 100, n_thresholds:
 
 
 # --------------------------------------------------------------------------------------------------- summaries
-def flag_metrics(labels: np.ndarray, flags: np.ndarray, *, range_alpha: float = 0.0, range_bias: str = "flat",
-                 range_cardinality: str = "one", pa_k: Sequence[float] | np.ndarray = tuple(range(101))
-                 ) -> dict[str, float]:
-    """Every threshold-dependent metric of one set of flags.
+def flag_metrics(labels: np.ndarray, flags: np.ndarray, *, range_alpha: float, range_bias: str,
+                 range_cardinality: str, pa_k: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """Every threshold-dependent metric of one set of flags (the options are the evaluation's, see
+    ``tsad.core.evaluation.EvaluationOptions``).
 
     Returns:
         ``precision, recall, f1`` (point-wise), ``pa_*`` (point-adjusted), ``pa_k_auc``, ``event_*``,
@@ -506,19 +499,10 @@ def flag_metrics(labels: np.ndarray, flags: np.ndarray, *, range_alpha: float = 
         "pa_precision": pa_precision, "pa_recall": pa_recall, "pa_f1": pa_f1,
         "pa_k_auc": pa_k_auc(labels, flags, pa_k),
         "event_precision": event_precision, "event_recall": event_recall, "event_f1": event_f1,
-        "composite_f1": _f1(precision, event_recall),
+        "composite_f1": _f1(precision, event_recall),  # Garg et al. 2021, eq. 3
         "range_precision": range_precision, "range_recall": range_recall,
         "range_f1": _f1(range_precision, range_recall),
         "affiliation_precision": affiliation_precision, "affiliation_recall": affiliation_recall,
         "affiliation_f1": _f1(affiliation_precision, affiliation_recall),
         "flagged_fraction": float(flags.mean()),
     }
-
-
-def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
-    """Point-wise and point-adjusted precision, recall and F1 of the flags ``scores >= threshold``."""
-    flags = np.asarray(scores) >= threshold
-    precision, recall, f1 = precision_recall_f1(labels, flags)
-    pa_precision, pa_recall, pa_f1 = precision_recall_f1(labels, point_adjust(labels, flags))
-    return {"precision": precision, "recall": recall, "f1": f1, "pa_precision": pa_precision,
-            "pa_recall": pa_recall, "pa_f1": pa_f1, "flagged_fraction": float(flags.mean())}

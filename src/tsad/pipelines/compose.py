@@ -16,6 +16,7 @@ from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template
 from tsad.pipelines.ingestion.pipeline import ingestion_template
+from tsad.pipelines.reporting.pipeline import reporting_template
 from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.serving.pipeline import (
     batch_inference_template,
@@ -43,7 +44,8 @@ def data_pipeline(dataset: str, spec: DatasetSpec) -> Pipeline:
 
 def model_pipeline(method: str, dataset: str) -> Pipeline:
     """Training to evaluation of one method on one dataset's windows, in namespace ``dataset.method``."""
-    stages = training_template() + scoring_template() + evaluation_template() + serving_model_template()
+    stages = training_template() + scoring_template() + evaluation_template() + reporting_template() + \
+        serving_model_template()
     return Pipeline(stages, namespace=f"{dataset}.{method}",
                     inputs={name: f"{dataset}.{name}" for name in (*MODEL_INPUTS, "preprocessing")},
                     parameters={f"params:{p}": f"params:experiments.{method}_{dataset}.{p}"

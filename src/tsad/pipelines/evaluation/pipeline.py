@@ -1,24 +1,16 @@
 """Evaluation stage.
 
-``scores_val`` -> ``threshold``; ``scores_test`` -> ``metrics`` and ``score_timeline``, as before; beside them the
-random control (``random_control_metrics``), the metrics table and markdown report (``metrics_table``,
-``evaluation_report``), the PR curve and the channel contribution heatmap (``pr_curve``, ``channel_contributions``).
+``scores_val`` -> ``threshold``; ``scores_test`` -> ``metrics`` (MLflow) and ``metrics_by_entity`` (the table); the
+random control beside them: ``random_control_scores_val`` / ``_test`` -> ``random_control_threshold`` ->
+``random_control_metrics`` and ``random_control_metrics_by_entity``. The reporting stage turns them into the
+report and the plots.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from tsad.pipelines.evaluation.nodes import (
-    evaluate,
-    fit_control_threshold,
-    fit_threshold,
-    plot_channel_contributions,
-    plot_pr_curve,
-    plot_score_timeline,
-    score_random_control,
-    write_report,
-)
+from tsad.pipelines.evaluation.nodes import evaluate, fit_control_threshold, fit_threshold, score_random_control
 
 
 def evaluation_template() -> Pipeline:
@@ -32,12 +24,4 @@ def evaluation_template() -> Pipeline:
              name="fit_random_control_threshold"),
         Node(evaluate, ["random_control_scores_test", "random_control_threshold", "params:evaluation"],
              ["random_control_metrics", "random_control_metrics_by_entity"], name="evaluate_random_control"),
-        Node(write_report, ["metrics_by_entity", "random_control_metrics_by_entity", "threshold", "params:model"],
-             ["metrics_table", "evaluation_report"], name="write_evaluation_report"),
-        Node(plot_score_timeline, ["scores_test", "threshold"], "score_timeline", name="plot_score_timeline"),
-        Node(plot_pr_curve, ["scores_test", "random_control_scores_test", "threshold"], "pr_curve",
-             name="plot_pr_curve"),
-        Node(plot_channel_contributions,
-             ["windows_train", "windows_test", "scores_test", "threshold", "params:evaluation"],
-             "channel_contributions", name="plot_channel_contributions"),
     ])

@@ -15,38 +15,11 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.frames import join_entities
+from tsad.core.score_frames import CHANNEL_PREFIX
 from tsad.core.windows import WindowedSeries, n_windows
 from tsad.models import registry
 
-CHANNEL_PREFIX = "score."  # per-channel score columns: "score.<channel>"
 AGGREGATIONS = ("mean", "max", "last")
-
-
-def channel_columns(scores: pd.DataFrame) -> list[str]:
-    """The per-channel score columns of a scores frame (empty for a detector without channel scores)."""
-    return [c for c in scores.columns if isinstance(c, str) and c.startswith(CHANNEL_PREFIX)]
-
-
-def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] | None = None
-                   ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The per-channel scores of a scores frame as a (T, F) float64 array, and the channel names.
-
-    Args:
-        scores: A scores frame (``score_series``).
-        channels: Channel names to take, in this order (default: every channel score column).
-
-    Raises:
-        ValueError: The frame has no per-channel scores, or lacks one of ``channels``.
-    """
-    present = tuple(c[len(CHANNEL_PREFIX):] for c in channel_columns(scores))
-    if not present:
-        raise ValueError("these scores have no per-channel columns ('score.<channel>'): per-channel thresholds need "
-                         "a detector that scores each channel (transformer, lstm)")
-    names = tuple(channels) if channels is not None else present
-    missing = [c for c in names if c not in present]
-    if missing:
-        raise ValueError(f"the scores have no per-channel column for channel(s) {missing}; they have {list(present)}")
-    return scores[[f"{CHANNEL_PREFIX}{c}" for c in names]].to_numpy(dtype=np.float64), names
 
 
 def last_step_timestamps(scores: np.ndarray, window: int, stride: int, n_timestamps: int) -> np.ndarray:

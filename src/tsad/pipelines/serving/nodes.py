@@ -17,7 +17,7 @@ from tsad.core import thresholds
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import join_entities, split_entities
 from tsad.core.preprocessing import preprocess
-from tsad.pipelines.evaluation.nodes import flag_scores
+from tsad.core.score_frames import flag_scores
 from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.windowing.nodes import make_windows
 from tsad.serving import frame_from_rows, input_format, rows_from_frame, swat_input_format

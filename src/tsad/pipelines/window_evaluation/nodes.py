@@ -20,20 +20,18 @@ test labels, ``oracle_f1`` and ``oracle_pa_f1`` (the notebook's threshold is set
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tsad.core import metrics, thresholds
+from tsad.core import metrics
+from tsad.core.evaluation import SERIES_ROW, mlflow_metrics, with_mean_row
 from tsad.core.frames import SINGLE, split_entities
+from tsad.core.score_frames import entity_flagging
 from tsad.core.windows import WindowedSeries
-from tsad.pipelines.evaluation.nodes import flag_scores
 
 logger = logging.getLogger(__name__)
-
-_MEAN = "mean"
 
 
 def window_scores_and_flags(series: WindowedSeries, scores: np.ndarray, flags: np.ndarray | None
@@ -96,8 +94,8 @@ def evaluate_windows(windows_test: dict[str, WindowedSeries], scores_test: pd.Da
     Args:
         windows_test: The test windows per entity (their geometry and point labels).
         scores_test: Per-timestamp test scores (``score``), on the same rows.
-        threshold: The fitted threshold record (``fit_threshold``); an entity without a value gets only the
-            threshold-free and oracle metrics.
+        threshold: The fitted threshold record (``tsad.core.score_frames.fit_threshold``); an entity without a
+            value gets only the threshold-free and oracle metrics.
 
     Returns:
         ``{name: {"value", "step"}}`` (plain names for one series or the mean, ``entity.<e>.<name>`` per entity,
@@ -119,25 +117,17 @@ def evaluate_windows(windows_test: dict[str, WindowedSeries], scores_test: pd.Da
         if not labels.any() and entity != SINGLE:
             continue
         values = parts[entity]["score"].to_numpy(dtype=np.float64)
-        flags = None
-        if threshold["values"].get(entity) is not None:  # flag_scores: per-channel thresholds flag alike
-            flags = flag_scores(parts[entity], thresholds.from_record(threshold, entity)).flags
+        flagging = entity_flagging(parts[entity], threshold, entity)  # as the evaluation flags, channels included
+        flags = None if flagging is None else flagging.flags
         window_scores, window_flags = window_scores_and_flags(series, values, flags)
-        rows["series" if entity == SINGLE else entity] = window_metrics(labels, window_scores, window_flags)
+        rows[SERIES_ROW if entity == SINGLE else entity] = window_metrics(labels, window_scores, window_flags)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "entity"
     if table.empty:
         return {}, table
-    values: dict[str, float] = {}
-    if list(table.index) == ["series"]:
-        values = table.loc["series"].to_dict()
-    else:
-        table.loc[_MEAN] = table.mean(axis=0, skipna=True)
-        for entity, row in table.drop(index=_MEAN).iterrows():
-            values |= {f"entity.{entity}.{k}": v for k, v in row.items()}
-        values |= table.loc[_MEAN].to_dict()
-        values["window_entities_evaluated"] = float(len(table) - 1)
-    return {k: {"value": float(v), "step": 0} for k, v in values.items() if math.isfinite(v)}, table
+    if list(table.index) != [SERIES_ROW]:
+        table = with_mean_row(table)
+    return mlflow_metrics(table, count_name="window_entities_evaluated"), table
 
 
 def evaluate_window_metrics(windows_test: dict[str, WindowedSeries], scores_test: pd.DataFrame,

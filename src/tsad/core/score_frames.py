@@ -1,0 +1,101 @@
+"""Score frames (the scoring stage's output) and their thresholds, entity by entity.
+
+A score frame holds one row per timestamp of a split: ``score`` (float64, higher = more anomalous), for detectors
+that score each channel one ``score.<channel>`` column per channel (``score`` is their sum), and ``label`` when the
+split is labelled; a multi-entity frame has an ``(entity, time)`` index (``tsad.core.frames``).
+
+Thresholds are fitted per entity on validation score frames into one record (``tsad.core.thresholds.to_record``):
+on ``score``, or with ``per_channel: {combine: any | k_of_f, k}`` on each channel's column, the channel flags being
+combined by the rule. The evaluation, the window evaluation, the reports and the registered model all flag through
+``flag_scores``, so they flag alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tsad.core import thresholds
+from tsad.core.frames import split_entities
+
+CHANNEL_PREFIX = "score."  # per-channel score columns: "score.<channel>"
+_RULE_KEYS = ("combine", "k")
+
+
+def channel_score_columns(scores: pd.DataFrame) -> list[str]:
+    """The per-channel score columns of a score frame (empty for a detector without channel scores)."""
+    return [c for c in scores.columns if isinstance(c, str) and c.startswith(CHANNEL_PREFIX)]
+
+
+def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] | None = None
+                   ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The per-channel scores of a score frame as a (T, F) float64 array, and the channel names.
+
+    Args:
+        scores: A score frame.
+        channels: Channel names to take, in this order (default: every channel score column).
+
+    Raises:
+        ValueError: The frame has no per-channel scores, or lacks one of ``channels``.
+    """
+    present = tuple(c[len(CHANNEL_PREFIX):] for c in channel_score_columns(scores))
+    if not present:
+        raise ValueError("these scores have no per-channel columns ('score.<channel>'): per-channel thresholds need "
+                         "a detector that scores each channel (transformer, lstm)")
+    names = tuple(channels) if channels is not None else present
+    missing = [c for c in names if c not in present]
+    if missing:
+        raise ValueError(f"the scores have no per-channel column for channel(s) {missing}; they have {list(present)}")
+    return scores[[f"{CHANNEL_PREFIX}{c}" for c in names]].to_numpy(dtype=np.float64), names
+
+
+def fit_threshold(scores: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
+    """Fit a threshold strategy on label-free score frames (validation data, no labels used), per entity.
+
+    Args:
+        scores: A validation score frame.
+        options: ``strategy`` (see ``tsad.core.thresholds.STRATEGIES``), its options and ``persistence``; and
+            ``per_channel`` (absent or null: one threshold on ``score``; ``{combine: any | k_of_f, k}``: one per
+            channel score column, flags combined by the rule).
+
+    Returns:
+        ``{"strategy", ...options, "values": {entity: threshold}}`` (entity ``""`` for a single series), plus
+        ``"state"`` for SPOT; per channel, ``"per_channel"`` and ``{channel: threshold}`` per entity.
+        ``tsad.core.thresholds.from_record`` reads it back.
+    """
+    options = dict(options)
+    if "strategy" not in options:
+        raise ValueError(f"the threshold options name no strategy (one of {list(thresholds.STRATEGIES)}), got "
+                         f"{sorted(options)}")
+    strategy = options.pop("strategy")
+    per_channel = options.pop("per_channel", None)
+    if per_channel:
+        rule = dict(per_channel) if isinstance(per_channel, dict) else {}
+        unknown = sorted(set(rule) - set(_RULE_KEYS))
+        if unknown:
+            raise ValueError(f"threshold.per_channel has unknown key(s) {unknown}; use combine (any | k_of_f) and k")
+        fitted_channels = {}
+        for entity, part in split_entities(scores).items():
+            values, names = channel_scores(part)
+            fitted_channels[entity] = thresholds.fit_channels(values, strategy, options, channels=names, **rule)
+        return thresholds.to_record(fitted_channels)
+    fitted = {entity: thresholds.fit(part["score"].to_numpy(), strategy, **options)
+              for entity, part in split_entities(scores).items()}
+    return thresholds.to_record(fitted)
+
+
+def flag_scores(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | thresholds.ChannelThreshold
+                ) -> thresholds.Flagging:
+    """Flags of one entity's score frame: ``score`` against one threshold, or the channel score columns against
+    per-channel thresholds (combined by their rule)."""
+    if isinstance(fitted, thresholds.ChannelThreshold):
+        return thresholds.apply_channels(channel_scores(scores, fitted.channels)[0], fitted)
+    return thresholds.apply(scores["score"].to_numpy(dtype=np.float64), fitted)
+
+
+def entity_flagging(scores: pd.DataFrame, record: dict[str, Any], entity: str) -> thresholds.Flagging | None:
+    """``flag_scores`` of one entity's score frame with its threshold in ``record``; None when it has none."""
+    fitted = thresholds.entity_threshold(record, entity)
+    return None if fitted is None else flag_scores(scores, fitted)
