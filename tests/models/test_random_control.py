@@ -7,18 +7,18 @@ import numpy as np
 import pandas as pd
 from conftest import entity_frame, score_frame
 
-from tsad.models.random_control import RandomConfig, RandomDetector
+from tsad.models.random_control import RandomDetector
 
 
 def test_window_scores_come_from_the_seed_alone():
-    detector = RandomDetector(RandomConfig(seed=5)).fit(np.zeros((40, 12, 3), np.float32))
+    detector = RandomDetector.from_params({"seed": 5}).fit(np.zeros((40, 12, 3), np.float32))
     scores = detector.decision_function(np.ones((300, 12, 3), np.float32))
     np.testing.assert_array_equal(scores, np.random.default_rng(5).random(300))
 
 
 def test_the_control_of_a_score_frame_draws_per_split_and_entity():
     scores = entity_frame({"a": score_frame(n=500, seed=1), "b": score_frame(n=700, seed=2)})
-    control = RandomDetector(RandomConfig(seed=7)).score_like(scores, split=1)
+    control = RandomDetector.from_params({"seed": 7}).score_like(scores, split=1)
     assert control.index.equals(scores.index) and list(control.columns) == ["score", "label"]
     np.testing.assert_array_equal(control["label"], scores["label"])
     for position, entity in enumerate(("a", "b")):
@@ -29,7 +29,7 @@ def test_the_control_of_a_score_frame_draws_per_split_and_entity():
 def test_channel_scores_get_their_own_generator():
     frame = score_frame(n=400, labelled=False)
     with_channels = frame.assign(**{"score.x": 1.0, "score.y": 2.0})
-    detector = RandomDetector(RandomConfig(seed=3))
+    detector = RandomDetector.from_params({"seed": 3})
     plain, control = detector.score_like(frame, split=0), detector.score_like(with_channels, split=0)
     pd.testing.assert_series_equal(control["score"], plain["score"])  # drawn as without channels
     np.testing.assert_array_equal(control[["score.x", "score.y"]].to_numpy(),

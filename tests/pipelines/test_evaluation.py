@@ -8,7 +8,7 @@ import pytest
 from conftest import EVALUATION, entity_frame, evaluation_params, score_frame
 
 from tsad.core import metrics, thresholds
-from tsad.models.random_control import RandomConfig, RandomDetector
+from tsad.models.random_control import RandomDetector
 from tsad.pipelines.evaluation import nodes
 
 
@@ -56,7 +56,7 @@ def test_random_control_is_the_random_detector_on_the_same_timestamps():
     np.testing.assert_array_equal(control_test["label"], test["label"])
     assert 0 <= control_test["score"].min() and control_test["score"].max() < 1
     # The random detector's draws: seeded by (seed, split, entity position), validation 0 and test 1.
-    detector = RandomDetector(RandomConfig(seed=3))
+    detector = RandomDetector.from_params({"seed": 3})
     np.testing.assert_array_equal(control_val["score"], detector.draw(len(val), (0, 0)))
     np.testing.assert_array_equal(control_test.loc["b", "score"], detector.draw(3000, (1, 1)))
 

@@ -18,7 +18,7 @@ import pandas as pd
 from tsad.core import score_frames, thresholds
 from tsad.core.evaluation import EvaluationOptions, metrics_table, mlflow_metrics
 from tsad.core.frames import split_entities
-from tsad.models.random_control import RandomConfig, RandomDetector
+from tsad.models.random_control import RandomDetector
 
 logger = logging.getLogger(__name__)
 
@@ -63,5 +63,5 @@ def score_random_control(scores_val: pd.DataFrame, scores_test: pd.DataFrame, ev
     """The random control's score frames on the timestamps of the validation and test splits (labels kept), from
     the ``random`` detector seeded by ``evaluation.random_control.seed``."""
     seed = EvaluationOptions.from_params(evaluation).random_control.seed
-    control = RandomDetector(RandomConfig(seed=seed))
+    control = RandomDetector.from_params({"seed": seed})
     return control.score_like(scores_val, split=0), control.score_like(scores_test, split=1)
