@@ -27,8 +27,23 @@ def catalog():
 
 
 def test_names(pipelines):
-    expected = {f"{kind}_{ds}" for ds in DATASETS for kind in ("data", "inference", *METHODS)}
+    variants = [*DATASETS, "nab_paper"]  # nab_paper: NAB under TAnoGAN's protocol (datasets.nab.protocols.paper)
+    expected = {f"{kind}_{ds}" for ds in variants for kind in ("data", "inference", *METHODS)}
     assert expected | {"__default__"} == set(pipelines)
+
+
+def test_a_protocol_is_a_namespace_level_with_the_same_catalog_factories(pipelines, catalog):
+    """tanogan_nab runs ours in nab / nab.tanogan and TAnoGAN's protocol in nab.paper / nab.tanogan.paper."""
+    nodes = pipelines["tanogan_nab"].nodes
+    assert {n.namespace for n in nodes} == {"nab", "nab.tanogan", "nab.paper", "nab.tanogan.paper"}
+    paper_inputs = {i for n in nodes if n.namespace == "nab.tanogan.paper" for i in n.inputs}
+    assert {"nab.paper.windows_train", "params:experiments.tanogan_nab.paper.model"} <= paper_inputs
+    assert "nab.source_train" in {i for n in nodes if n.namespace == "nab.paper" for i in n.inputs}  # one source
+    assert catalog.get("nab.tanogan.paper.random_control_metrics")._prefix == "random_control.paper"
+    assert catalog.get("nab.tanogan.paper.metrics")._prefix == "tanogan.paper"
+    assert catalog.get("nab.tanogan.random_control_metrics")._prefix == "random_control"
+    assert catalog.get("nab.tanogan.paper.metrics_table").artifact_path == "paper"
+    assert catalog.get("nab.tanogan.metrics_table").artifact_path is None
 
 
 def test_every_dataset_is_declared(pipelines, catalog):

@@ -31,13 +31,32 @@ def merged(*configs: Any) -> dict:
     return _plain(OmegaConf.merge(*(OmegaConf.create(_plain(c)) for c in configs)))
 
 
+# Keys of a datasets.<ds> entry that are not stage parameters: per-method overrides, and protocols.
+_NOT_STAGES = {"methods", "protocols"}
+# Keys of a protocol entry that shape the pipelines (tsad.pipeline_registry) rather than a stage.
+PROTOCOL_KEYS = {"beside", "window_metrics"}
+
+
 def dataset_parameters(defaults: Any, datasets: Any) -> dict:
-    """``{ds: defaults < datasets[ds]}``, without the per-method overrides (``methods`` key)."""
+    """``{ds: defaults < datasets[ds]}``, without the per-method overrides, and for each protocol of the dataset
+    ``{ds: {protocol: defaults < datasets[ds] < datasets[ds].protocols[protocol]}}`` (``data.nab.paper``)."""
     out = {}
-    for name, config in _plain(datasets).items():
-        overrides = {k: v for k, v in (config or {}).items() if k != "methods"}
-        out[name] = merged(defaults, overrides)
+    for name, entry in _plain(datasets).items():
+        config = entry or {}
+        stages = merged(defaults, {k: v for k, v in config.items() if k not in _NOT_STAGES})
+        out[name] = stages
+        for protocol, overrides in (config.get("protocols") or {}).items():
+            stages[protocol] = merged(stages, {k: v for k, v in (overrides or {}).items()
+                                               if k not in _NOT_STAGES | PROTOCOL_KEYS})
     return out
+
+
+def protocols(datasets: Any) -> dict[str, dict[str, dict]]:
+    """``{ds: {protocol: entry}}``: the evaluation protocols each dataset declares besides ours
+    (``datasets.<ds>.protocols.<protocol>``), with their ``beside`` (methods whose run on the dataset evaluates
+    under the protocol too) and ``window_metrics`` (window-level metrics as well)."""
+    return {name: {p: dict(entry or {}) for p, entry in ((config or {}).get("protocols") or {}).items()}
+            for name, config in _plain(datasets).items() if (config or {}).get("protocols")}
 
 
 class ParameterError(ValueError):
@@ -57,23 +76,39 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
     methods, datasets = _plain(methods), _plain(datasets)
     out = {}
     for ds, ds_config in datasets.items():
-        per_method = dict((ds_config or {}).get("methods") or {})
-        unknown = sorted(set(per_method) - set(methods))
-        if unknown:
-            raise ValueError(f"datasets.{ds}.methods overrides unknown method(s) {unknown}; known: {sorted(methods)}")
+        per_method = _method_overrides(ds_config, methods, f"datasets.{ds}")
         for method, method_config in methods.items():
-            resolved = merged(defaults, method_config, per_method.get(method, {}))
-            resolved["threshold"] = _threshold(defaults, method_config, per_method.get(method, {}))
-            resolved["model"] = complete_model(method, ds, resolved.get("model") or {})
-            out[f"{method}_{ds}"] = resolved
+            out[f"{method}_{ds}"] = _experiment(defaults, method, ds, f"{ds}/{method}", method_config,
+                                                  per_method.get(method, {}))
+        for protocol, entry in ((ds_config or {}).get("protocols") or {}).items():  # experiments.<m>_<ds>.<protocol>
+            in_protocol = _method_overrides(entry, methods, f"datasets.{ds}.protocols.{protocol}")
+            for method, method_config in methods.items():
+                out[f"{method}_{ds}"][protocol] = _experiment(
+                    defaults, method, ds, f"{ds}/{method}.{protocol}", method_config, per_method.get(method, {}),
+                    in_protocol.get(method, {}))
     return out
 
 
-def complete_model(method: str, dataset: str, model: Mapping[str, Any]) -> dict:
+def _method_overrides(config: Mapping[str, Any] | None, methods: Mapping[str, Any], where: str) -> dict:
+    per_method = dict((config or {}).get("methods") or {})
+    unknown = sorted(set(per_method) - set(methods))
+    if unknown:
+        raise ValueError(f"{where}.methods overrides unknown method(s) {unknown}; known: {sorted(methods)}")
+    return per_method
+
+
+def _experiment(defaults: Any, method: str, dataset: str, folder: str, *configs: Any) -> dict:
+    resolved = merged(defaults, *configs)
+    resolved["threshold"] = _threshold(defaults, *configs)
+    resolved["model"] = complete_model(method, dataset, resolved.get("model") or {}, folder)
+    return resolved
+
+
+def complete_model(method: str, dataset: str, model: Mapping[str, Any], folder: str | None = None) -> dict:
     """The model parameters of ``method`` on ``dataset``: every option of the detector, checked.
 
     ``model`` holds what the parameters files and ``--params`` set; ``detector`` (an import path) picks a class
-    that is not built in.
+    that is not built in. Checkpoints go to ``data/06_models/<folder>/checkpoints`` (default ``<dataset>/<method>``).
     """
     where = f"experiments.{method}_{dataset}.model"
     given = {"method": method} | dict(model)
@@ -84,7 +119,7 @@ def complete_model(method: str, dataset: str, model: Mapping[str, Any]) -> dict:
                              "or --params)") from error
     complete = dataclasses.asdict(config)
     if "checkpoint_dir" in complete and model.get("checkpoint_dir", "auto") == "auto":  # one folder per experiment
-        complete["checkpoint_dir"] = f"data/06_models/{dataset}/{method}/checkpoints"
+        complete["checkpoint_dir"] = f"data/06_models/{folder or f'{dataset}/{method}'}/checkpoints"
     return ({"detector": given["detector"]} if "detector" in given else {}) | complete
 
 

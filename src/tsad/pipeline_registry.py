@@ -1,11 +1,13 @@
 """Project pipelines, for every dataset and every (method, dataset) pair of the experiment grid.
 
 - ``data_<ds>``: ingestion to windows.
-- ``<method>_<ds>``: data + training, scoring, evaluation (and, for ``tsad.experiments.PAPER_PROTOCOLS``, the same
-  under the method's paper's protocol). Except for the random control, these are
+- ``<method>_<ds>``: data + training, scoring, evaluation (and the same under each evaluation protocol of the dataset
+  that lists the method ``beside`` ours, in the same MLflow run). Except for the random control, these are
   kedro-mlflow ``PipelineML`` objects: each run logs the inference pipeline (raw rows -> scores and flags)
   as one MLflow pyfunc model with the fitted model bundle, and registers it as ``<method>_<ds>``.
 - ``inference_<ds>``: scores a new file with a registered model (``--params=model_uri=models:/tman_swat@champion``).
+- ``data_<ds>_<protocol>``, ``<method>_<ds>_<protocol>``, ``inference_<ds>_<protocol>``: the same under one of the
+  dataset's evaluation protocols (``datasets.<ds>.protocols``: TAnoGAN's on NAB is ``paper``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline import pipeline_ml_factory
 
 import tsad
-from tsad.config import declared_sources, project_parameters
+from tsad.config import declared_sources, project_parameters, protocols
 from tsad.datasets.registry import DATASETS, declared_datasets
-from tsad.experiments import PAPER_PROTOCOLS, experiment_grid
-from tsad.pipelines.compose import batch_inference_pipeline, data_pipeline, inference_pipeline, model_pipeline
-from tsad.pipelines.window_evaluation.pipeline import window_evaluation_pipeline
+from tsad.experiments import experiment_grid
+from tsad.pipelines.compose import (
+    batch_inference_pipeline,
+    data_namespace,
+    data_pipeline,
+    inference_pipeline,
+    model_pipeline,
+    window_evaluation_pipeline,
+)
 
 NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
 
@@ -35,26 +43,41 @@ def register_pipelines() -> dict[str, Pipeline]:
     # Built-in datasets, and those declared by a datasets.<name>.source block in the run's configuration.
     parameters = project_parameters()
     datasets = DATASETS | declared_datasets(declared_sources(parameters))
-    data = {ds: data_pipeline(ds, spec) for ds, spec in datasets.items()}
-    pipelines = {f"data_{ds}": pipe for ds, pipe in data.items()}
-    pipelines |= {f"inference_{ds}": batch_inference_pipeline(ds) for ds in datasets}
+    declared = protocols(parameters.get("datasets") or {})
+    pipelines = {}
+    for ds, spec in datasets.items():
+        for protocol in (None, *declared.get(ds, {})):
+            name = f"{ds}_{protocol}" if protocol else ds
+            pipelines[f"data_{name}"] = data_pipeline(ds, spec, protocol)
+            pipelines[f"inference_{name}"] = batch_inference_pipeline(ds, protocol)
+
+    def evaluated(method: str, ds: str, protocol: str | None) -> Pipeline:
+        training = data_pipeline(ds, datasets[ds], protocol) + model_pipeline(method, ds, protocol)
+        if protocol and declared[ds][protocol].get("window_metrics"):
+            training += window_evaluation_pipeline(method, ds, protocol)
+        return training
+
     for method, ds in experiment_grid(datasets, parameters.get("methods") or {}):
-        training = data[ds] + model_pipeline(method, ds)
-        if datasets[ds].window_metrics:
-            training += window_evaluation_pipeline(method, ds)
-        paper = PAPER_PROTOCOLS.get((method, ds))
-        if paper in datasets:  # the paper's protocol beside ours, in the same MLflow run
-            training += data[paper] + model_pipeline(method, paper)
-            if datasets[paper].window_metrics:
-                training += window_evaluation_pipeline(method, paper)
-        if method in NOT_REGISTERED:
-            pipelines[f"{method}_{ds}"] = training
-            continue
-        pipelines[f"{method}_{ds}"] = pipeline_ml_factory(
-            training=training, inference=inference_pipeline(method, ds), input_name=f"{ds}.model_input",
-            log_model_kwargs={"name": "model", "registered_model_name": f"{method}_{ds}", "signature": "auto",
-                              # the model carries tsad's code, so it loads where tsad is not installed
-                              "code_paths": [str(Path(tsad.__file__).parent)]})
+        beside = [p for p, entry in declared.get(ds, {}).items() if method in (entry.get("beside") or [])]
+        # The protocols listed beside ours run in the same MLflow run (tanogan_nab logs tanogan.* and tanogan.paper.*).
+        training = evaluated(method, ds, None) + sum((evaluated(method, ds, p) for p in beside), Pipeline([]))
+        pipelines[f"{method}_{ds}"] = _tracked(method, ds, None, training)
+        for protocol in declared.get(ds, {}):  # each protocol alone: <method>_<ds>_<protocol>
+            pipelines[f"{method}_{ds}_{protocol}"] = _tracked(method, ds, protocol, evaluated(method, ds, protocol))
     # Only the embedded (simulated) SWaT plant: the other datasets need files under data_root.
-    pipelines["__default__"] = data["swat"]
+    pipelines["__default__"] = pipelines["data_swat"]
     return pipelines
+
+
+def _tracked(method: str, ds: str, protocol: str | None, training: Pipeline) -> Pipeline:
+    """The training pipeline as a kedro-mlflow ``PipelineML`` that logs and registers its inference pipeline as
+    ``<method>_<ds>[_<protocol>]`` (the random control is not registered)."""
+    if method in NOT_REGISTERED:
+        return training
+    name = f"{method}_{ds}" + (f"_{protocol}" if protocol else "")
+    return pipeline_ml_factory(
+        training=training, inference=inference_pipeline(method, ds, protocol),
+        input_name=f"{data_namespace(ds, protocol)}.model_input",
+        log_model_kwargs={"name": "model", "registered_model_name": name, "signature": "auto",
+                          # the model carries tsad's code, so it loads where tsad is not installed
+                          "code_paths": [str(Path(tsad.__file__).parent)]})

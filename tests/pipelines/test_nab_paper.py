@@ -1,5 +1,6 @@
-"""TAnoGAN's protocol on NAB (datasets.nab_paper): whole series as training and test data, stride-1 training windows
-beside stride-60 test windows, and tanogan_nab end to end: both protocols, window-level metrics, in one MLflow run."""
+"""TAnoGAN's protocol on NAB (datasets.nab.protocols.paper): whole series as training and test data, stride-1
+training windows beside stride-60 test windows, and tanogan_nab end to end: both protocols, window-level metrics, in
+one MLflow run."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_tanogan_nab_logs_both_protocols_side_by_side(project):
     tiny = {"model": {"epochs": 1, "batch_size": 64, "generator_hidden": [4, 4, 8], "discriminator_hidden": 8,
                       "inversion_steps": 5, "device": "cpu", "progress": False}}
     runtime = {"data_root": str(project / "shared"),
-               "datasets": {ds: {"methods": {"tanogan": tiny}} for ds in ("nab", "nab_paper")}}
+               "datasets": {"nab": {"methods": {"tanogan": tiny}}}}  # both protocols inherit it
     with KedroSession.create(project_path=project, runtime_params=runtime) as session:
         session.run(pipeline_names=["tanogan_nab"])
     run = mlflow_run(project, "tanogan_nab")
@@ -84,6 +85,7 @@ def test_tanogan_nab_logs_both_protocols_side_by_side(project):
     assert metrics["tanogan.f1"] != metrics["tanogan.paper.f1"]
     client = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db")
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    paper = {a.path for a in client.list_artifacts(run.info.run_id, "paper_protocol")}
-    assert {"metrics_table.csv", "evaluation_report.md", "paper_protocol"} <= artifacts
-    assert {"paper_protocol/metrics_table.csv", "paper_protocol/evaluation_report.md"} <= paper
+    paper = {a.path for a in client.list_artifacts(run.info.run_id, "paper")}
+    assert {"metrics_table.csv", "evaluation_report.md", "gra_grades.png", "paper"} <= artifacts
+    assert {"paper/metrics_table.csv", "paper/evaluation_report.md", "paper/gra_grades.png"} <= paper
+    assert (project / "data/08_reporting/nab/tanogan.paper/metrics_table.csv").exists()

@@ -9,15 +9,25 @@ the prefix, loading, and kedro-mlflow's switch that turns logging off for untrac
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from kedro.io import DatasetError
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
+
+from tsad.datasets.protocol_names import with_protocol
 
 _BATCH = 1000
 
 
 class BatchedMlflowMetricsDataset(MlflowMetricsHistoryDataset):
-    """``{name: {"value", "step"}}`` or ``{name: [{"value", "step"}, ...]}`` logged with ``log_batch``."""
+    """``{name: {"value", "step"}}`` or ``{name: [{"value", "step"}, ...]}`` logged with ``log_batch``.
+
+    ``namespace`` (a catalog factory's ``{m}``) puts an evaluation protocol after the prefix
+    (``tsad.datasets.protocol_names``).
+    """
+
+    def __init__(self, *, prefix: str | None = None, namespace: str | None = None, **kwargs: Any):
+        super().__init__(prefix=with_protocol(prefix, namespace) if prefix else prefix, **kwargs)
 
     def _save(self, data: dict) -> None:
         import mlflow

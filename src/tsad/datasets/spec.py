@@ -20,12 +20,11 @@ class DatasetSpec:
             ``channel_labels_test``: SMD's per-metric labels), each a catalog entry ``<ds>.<name>``.
         describe_input: Node function giving an example of the rows a registered model takes, and their
             format (``tsad.serving``): the typed frame's own columns by default, SWaT's file columns for SWaT.
-        window_metrics: Also log window-level metrics with window-level point adjustment
-            (``tsad.pipelines.window_evaluation``; TAnoGAN's protocol).
+
+    Evaluation protocols besides ours are parameters (``datasets.<ds>.protocols``, ``tsad.config.protocols``).
     """
 
     ingest: Callable
     ingest_parameters: bool = False
     extra_outputs: tuple[str, ...] = ()
     describe_input: Callable = describe_model_input
-    window_metrics: bool = False

@@ -25,6 +25,7 @@ from tsad.pipelines.serving.pipeline import (
     serving_model_template,
 )
 from tsad.pipelines.training.pipeline import training_template
+from tsad.pipelines.window_evaluation.pipeline import window_evaluation_template
 from tsad.pipelines.windowing.pipeline import windowing_template
 
 DATA_PARAMETERS = ("cleaning", "scaling", "feature_selection", "windowing")
@@ -32,33 +33,58 @@ MODEL_PARAMETERS = ("model", "scoring", "threshold", "evaluation")
 MODEL_INPUTS = ("windows_train", "windows_val", "windows_test")
 
 
-def data_pipeline(dataset: str, spec: DatasetSpec) -> Pipeline:
-    """Ingestion to windows for one dataset, in namespace ``dataset``."""
+def data_pipeline(dataset: str, spec: DatasetSpec, protocol: str | None = None) -> Pipeline:
+    """Ingestion to windows for one dataset, in namespace ``dataset``, or under an evaluation protocol of it in
+    namespace ``dataset.protocol`` (the dataset's sources, the protocol's parameters ``data.<ds>.<protocol>``)."""
     stages = ingestion_template(spec.ingest, parameters=spec.ingest_parameters, extra_outputs=spec.extra_outputs) + \
         cleaning_template() + feature_selection_template() + windowing_template() + \
         serving_data_template(spec.describe_input)
     names = DATA_PARAMETERS + (("ingestion",) if spec.ingest_parameters else ())
-    return Pipeline(stages, namespace=dataset,
-                    parameters={f"params:{p}": f"params:data.{dataset}.{p}" for p in names})
+    space = data_namespace(dataset, protocol)
+    return Pipeline(stages, namespace=space, parameters={f"params:{p}": f"params:data.{space}.{p}" for p in names},
+                    inputs={f"source_{split}": f"{dataset}.source_{split}" for split in ("train", "test")})
 
 
-def model_pipeline(method: str, dataset: str) -> Pipeline:
-    """Training to evaluation of one method on one dataset's windows, in namespace ``dataset.method``."""
+def model_pipeline(method: str, dataset: str, protocol: str | None = None) -> Pipeline:
+    """Training to evaluation of one method on one dataset's windows, in namespace ``dataset.method`` (under a
+    protocol: ``dataset.method.protocol``, on the windows of ``dataset.protocol``)."""
     stages = training_template() + scoring_template() + evaluation_template() + reporting_template() + \
         serving_model_template()
-    return Pipeline(stages, namespace=f"{dataset}.{method}",
-                    inputs={name: f"{dataset}.{name}" for name in (*MODEL_INPUTS, "preprocessing")},
-                    parameters={f"params:{p}": f"params:experiments.{method}_{dataset}.{p}"
+    data = data_namespace(dataset, protocol)
+    return Pipeline(stages, namespace=model_namespace(method, dataset, protocol),
+                    inputs={name: f"{data}.{name}" for name in (*MODEL_INPUTS, "preprocessing")},
+                    parameters={f"params:{p}": f"params:{experiment_key(method, dataset, protocol)}.{p}"
                                 for p in MODEL_PARAMETERS})
 
 
-def inference_pipeline(method: str, dataset: str) -> Pipeline:
-    """What a registered ``<method>_<dataset>`` model runs: raw rows in ``<ds>.model_input`` -> predictions."""
-    return Pipeline(inference_template(), namespace=f"{dataset}.{method}",
-                    inputs={"model_input": f"{dataset}.model_input"})
+def window_evaluation_pipeline(method: str, dataset: str, protocol: str | None = None) -> Pipeline:
+    """Window-level metrics beside the evaluation stage (``tsad.pipelines.window_evaluation``)."""
+    return Pipeline(window_evaluation_template(), namespace=model_namespace(method, dataset, protocol),
+                    inputs={"windows_test": f"{data_namespace(dataset, protocol)}.windows_test"})
 
 
-def batch_inference_pipeline(dataset: str) -> Pipeline:
-    """Score a new file (``<ds>.new_data``) with a registered model (``<ds>.registered_model``)."""
-    return Pipeline(batch_inference_template(), namespace=dataset,
-                    parameters={"params:inference": f"params:data.{dataset}.inference"})
+def inference_pipeline(method: str, dataset: str, protocol: str | None = None) -> Pipeline:
+    """What a registered model runs: raw rows in ``<data namespace>.model_input`` -> predictions."""
+    return Pipeline(inference_template(), namespace=model_namespace(method, dataset, protocol),
+                    inputs={"model_input": f"{data_namespace(dataset, protocol)}.model_input"})
+
+
+def batch_inference_pipeline(dataset: str, protocol: str | None = None) -> Pipeline:
+    """Score a new file (``<data namespace>.new_data``) with a registered model (``<...>.registered_model``)."""
+    space = data_namespace(dataset, protocol)
+    return Pipeline(batch_inference_template(), namespace=space,
+                    parameters={"params:inference": f"params:data.{space}.inference"})
+
+
+def data_namespace(dataset: str, protocol: str | None) -> str:
+    return f"{dataset}.{protocol}" if protocol else dataset
+
+
+def model_namespace(method: str, dataset: str, protocol: str | None) -> str:
+    # The protocol last, so that catalog factories "{ds}.{m}.<name>" read m = "<method>.<protocol>": metric names
+    # <method>.<protocol>.*, and one set of factories for every protocol.
+    return f"{dataset}.{method}.{protocol}" if protocol else f"{dataset}.{method}"
+
+
+def experiment_key(method: str, dataset: str, protocol: str | None) -> str:
+    return f"experiments.{method}_{dataset}" + (f".{protocol}" if protocol else "")

@@ -1,3 +1,3 @@
-"""NAB (Numenta Anomaly Benchmark), under our protocol (``nab``) and TAnoGAN's (``nab_paper``): ``files`` reads the
-series and their windows, ``sources`` holds the Kedro dataset their catalog entries name, ``ingest`` their ingest
-node and their specs."""
+"""NAB (Numenta Anomaly Benchmark), under our protocol and TAnoGAN's (``datasets.nab.protocols.paper``): ``files``
+reads the series and their windows, ``sources`` holds the Kedro dataset its catalog entries name, ``ingest`` its
+ingest node and spec."""

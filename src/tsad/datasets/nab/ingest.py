@@ -41,8 +41,7 @@ def ingest_nab(source_train: EntitySource, source_test: EntitySource,
 
 
 SPECS = {
-    # The ingest node takes data.<ds>.ingestion (the series; train_fraction).
+    # The ingest node takes data.<ds>.ingestion (the series; train_fraction; TAnoGAN's protocol, datasets.nab.protocols
+    # .paper, sets ingestion.protocol: paper).
     "nab": DatasetSpec(ingest=ingest_nab, ingest_parameters=True),
-    # TAnoGAN's protocol on NAB (methods.md §4.4): train = test = the whole series (ingestion.protocol: paper).
-    "nab_paper": DatasetSpec(ingest=ingest_nab, ingest_parameters=True, window_metrics=True),
 }

@@ -1,4 +1,4 @@
-"""The Kedro dataset of NAB's folder (``conf/base/catalog/raw/{nab,nab_paper}.yml``), read-only.
+"""The Kedro dataset of NAB's folder (``conf/base/catalog/raw/nab.yml``), read-only.
 
 It loads one split as an ``EntitySource`` (``tsad.connectors.entities``): a reader per series found, called by the
 ingest node for the selected series only.
