@@ -1,8 +1,10 @@
 """The parameters resolve into complete settings for every dataset and (method, dataset) pair."""
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tsad import settings
 from tsad.config import ParameterError, TsadConfigLoader, experiment_parameters
@@ -58,7 +60,6 @@ def test_model_parameters_are_completed_from_the_method_and_checked():
 
 def test_method_files_hold_no_code_default():
     """Each default is written once: a method's parameters file sets only what differs from its config class."""
-    import yaml
 
     for path in (CONF / "base" / "parameters" / "methods").glob("*.yml"):
         for method, block in yaml.safe_load(path.read_text())["methods"].items():
@@ -68,8 +69,6 @@ def test_method_files_hold_no_code_default():
 
 
 def test_local_overrides_merge_key_by_key(tmp_path):
-    import shutil
-
     shutil.copytree(CONF / "base", tmp_path / "base")
     (tmp_path / "local").mkdir()
     (tmp_path / "local" / "parameters.yml").write_text("datasets:\n  swat:\n    windowing:\n      window: 30\n")

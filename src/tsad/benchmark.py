@@ -32,9 +32,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
+import yaml
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from tsad.models import registry
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +107,7 @@ class RunRecorder:
         if self._kind(node.name) is None:
             return
         if _cuda_ready():
-            import torch
+            import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
             torch.cuda.reset_peak_memory_stats()
         self._started[node.name] = (time.perf_counter(), _PeakSampler())
@@ -113,7 +120,7 @@ class RunRecorder:
         self.times[node.name] = time.perf_counter() - start
         self.peak_mib[node.name] = sampler.stop()
         if _cuda_ready():
-            import torch
+            import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
             self.peak_gpu_mib[node.name] = torch.cuda.max_memory_allocated() / _MIB
 
@@ -127,7 +134,6 @@ class RunRecorder:
         short = dataset_name.rsplit(".", 1)[-1]
         if short in _TABLES:
             self.tables[_TABLES[short]] = data
-            import mlflow
 
             run = mlflow.active_run()
             self.run_id = run.info.run_id if run else self.run_id
@@ -145,7 +151,7 @@ class RunRecorder:
 def _cuda_ready() -> bool:
     if "torch" not in sys.modules:
         return False
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
     return bool(torch.cuda.is_available() and torch.cuda.is_initialized())
 
@@ -179,10 +185,8 @@ def _summary_row(table: pd.DataFrame) -> dict[str, float]:
 def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
             env: str | None = None) -> dict[str, Any]:
     """Run ``<method>_<dataset>`` once with ``seed`` through a KedroSession; its metrics and resources."""
-    import torch
-    from kedro.framework.session import KedroSession
+    import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
-    from tsad.models import registry
 
     # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs.
     registry.get(method)
@@ -282,7 +286,6 @@ def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str]
     Returns:
         The per-run frame and the leaderboard (also written to ``output_dir`` and logged to MLflow).
     """
-    from kedro.framework.project import pipelines
 
     missing = [f"{m}_{d}" for d in datasets for m in methods if f"{m}_{d}" not in pipelines]
     if missing:
@@ -308,7 +311,6 @@ def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str]
 def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
                    grid: Mapping[str, Iterable[Any]]) -> None:
     """The leaderboard as its own MLflow run, ``benchmark``, in the experiment of the grid's runs."""
-    import mlflow
 
     run_ids = [r for r in runs["run_id"] if isinstance(r, str)]
     experiment_id = mlflow.get_run(run_ids[-1]).info.experiment_id if run_ids else None
@@ -325,7 +327,6 @@ def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
 
 def runtime_params_from(items: Sequence[str]) -> dict[str, Any]:
     """``a.b.c=value`` items (values read as YAML) as the nested runtime parameters a Kedro session takes."""
-    import yaml
 
     runtime: dict[str, Any] = {}
     for item in items:
@@ -353,8 +354,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
     project = args.project.resolve()
     bootstrap_project(project)

@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from kedro.config import OmegaConfigLoader
+from kedro.framework.project import settings
+from kedro.utils import find_kedro_project
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.resolvers import oc
 
@@ -227,10 +230,6 @@ def project_parameters() -> dict[str, Any]:
 
 
 def _requested_configuration() -> tuple[Path, str | None]:
-    import click
-    from kedro.framework.project import settings
-    from kedro.utils import find_kedro_project
-
     context = click.get_current_context(silent=True)
     options = context.params if context is not None else {}
     env = options.get("env") or os.getenv("KEDRO_ENV")

@@ -13,7 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro_mlflow.pipeline.pipeline_ml import PipelineML
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +27,6 @@ class ModelInputExampleHook:
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        from kedro_mlflow.pipeline.pipeline_ml import PipelineML
-
         if isinstance(pipeline, PipelineML) and "input_example" not in pipeline.log_model_kwargs:
             pipeline.log_model_kwargs["input_example"] = catalog.load(pipeline.input_name)
 
@@ -36,9 +36,6 @@ class RegisteredVersionTagsHook:
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        import mlflow
-        from kedro_mlflow.pipeline.pipeline_ml import PipelineML
-
         if not isinstance(pipeline, PipelineML):
             return
         run = mlflow.last_active_run()

@@ -16,6 +16,15 @@ import pandas as pd
 
 from tsad.core.errors import DataFormatError, first_bad_row
 from tsad.core.frames import ENTITY, LABEL, channel_columns, join_entities
+from tsad.datasets.swat.files import (
+    LABEL_COLUMN,
+    TIMESTAMP_COLUMN,
+    TIMESTAMP_FORMAT,
+    format_swat_timestamps,
+    parse_swat_frame,
+    parse_swat_timestamps,
+    read_swat_export,
+)
 
 
 def input_format(raw: pd.DataFrame, *, time_column: str | None = None, time_format: str | None = None,
@@ -105,7 +114,6 @@ def _parse_time(values: pd.Series, fmt: dict[str, Any]) -> pd.Index:
 
 def _parse_text_times(values: pd.Series, time_format: str | None) -> pd.Series | pd.DatetimeIndex:
     """Timestamps, NaT where a value is not one; text in ``time_format`` when given (blanks around allowed)."""
-    from tsad.datasets.swat.files import TIMESTAMP_FORMAT, parse_swat_timestamps
 
     if time_format == TIMESTAMP_FORMAT:  # SWaT's, read several times faster by its own parser
         return parse_swat_timestamps(values)
@@ -114,8 +122,6 @@ def _parse_text_times(values: pd.Series, time_format: str | None) -> pd.Series |
 
 
 def _format_times(index: pd.DatetimeIndex, time_format: str) -> np.ndarray:
-    from tsad.datasets.swat.files import TIMESTAMP_FORMAT, format_swat_timestamps
-
     if time_format == TIMESTAMP_FORMAT:  # SWaT's own unpadded day, month and hour
         return np.char.strip(format_swat_timestamps(index).astype(str))
     return index.strftime(time_format).to_numpy()
@@ -123,7 +129,6 @@ def _format_times(index: pd.DatetimeIndex, time_format: str) -> np.ndarray:
 
 def swat_input_format(raw: pd.DataFrame) -> dict[str, Any]:
     """SWaT's own file columns: ``Timestamp`` as SWaT writes it, the tags, and an ignored ``Normal/Attack``."""
-    from tsad.datasets.swat.files import LABEL_COLUMN, TIMESTAMP_COLUMN, TIMESTAMP_FORMAT
 
     return input_format(raw, time_column=TIMESTAMP_COLUMN, time_format=TIMESTAMP_FORMAT, optional=(LABEL_COLUMN,))
 
@@ -134,7 +139,6 @@ def swat_model_input(path: str) -> pd.DataFrame:
     Tags come back as float64, which is what the model's signature asks for: MLflow refuses to convert
     integer columns (the actuator states in the files) to floating point on its own.
     """
-    from tsad.datasets.swat.files import parse_swat_frame, read_swat_export
 
     typed = parse_swat_frame(read_swat_export(path))
     return rows_from_frame(typed, swat_input_format(typed))

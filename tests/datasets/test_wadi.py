@@ -19,6 +19,7 @@ from tsad.datasets.wadi.files import (
     WADI_CHANNELS,
     WADI_EMPTY_TAGS,
     WADI_TAGS,
+    attack_labels,
     parse_wadi_frame,
     read_attack_table,
     read_wadi_csv,
@@ -167,7 +168,6 @@ def test_ingest_labels_the_a1_attack_file_from_the_built_in_table(tmp_path):
 
 def test_the_built_in_table_covers_the_a1_attack_file():
     index = pd.date_range("2017-10-09 18:00:00", periods=172_801, freq="s")
-    from tsad.datasets.wadi.files import attack_labels
 
     labels = attack_labels(index, WADI_A1_ATTACK_TABLE, "A1 attack file")
     assert labels.sum() == 9_948 and round(labels.mean(), 4) == 0.0576

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import synthetic_series
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -19,8 +20,6 @@ def config(**options):
 
 @pytest.fixture(scope="module")
 def fitted():
-    from conftest import synthetic_series
-
     # One system (see tests/models/test_transformer.py::one_system): normal rows [0, 1000), anomalies after.
     full = synthetic_series(5000, seed=2, anomalies=True)
     train = WindowedSeries.from_frame(full.iloc[:1000].drop(columns="label"), WINDOW)

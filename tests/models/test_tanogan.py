@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import interrupt_training
+from conftest import interrupt_training, synthetic_series
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -26,8 +26,6 @@ def scaled(frame, reference):
 
 @pytest.fixture(scope="module")
 def data():
-    from conftest import synthetic_series
-
     train_frame = synthetic_series(2000, seed=1, anomalies=False).drop(columns="label")
     test_frame = synthetic_series(2000, seed=2, anomalies=True, start="2021-01-02")
     train = WindowedSeries.from_frame(scaled(train_frame, train_frame), WINDOW)

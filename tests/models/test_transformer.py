@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import interrupt_training
+from conftest import interrupt_training, synthetic_series
 
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
@@ -36,8 +36,6 @@ def config(**options):
 
 @pytest.fixture(scope="module")
 def fitted():
-    from conftest import synthetic_series
-
     fit, val, test = one_system(synthetic_series)
     return registry.build(config()).fit(fit, val), fit, val, test
 

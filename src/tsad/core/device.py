@@ -7,7 +7,7 @@ import functools
 
 def resolve_device(requested: str = "auto") -> str:
     """``"auto"`` gives ``"cuda"`` when torch sees a GPU, else ``"cpu"``; any other value is checked and kept."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -18,7 +18,7 @@ def resolve_device(requested: str = "auto") -> str:
 
 @functools.cache
 def _default_threads() -> int:
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
     return torch.get_num_threads()  # torch's own default, read once: one thread per physical core
 
@@ -29,7 +29,7 @@ def use_threads(threads: int | None = None) -> int:
     Results depend on it: a reduction split over another number of threads adds its floats in another order. None
     gives torch's default for this machine (one thread per physical core), also after another count was set.
     """
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
     count = _default_threads() if threads is None else int(threads)
     if count < 1:

@@ -9,7 +9,7 @@ import numpy as np
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) and ask torch for deterministic kernels where it can."""
-    import torch
+    import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002  (third-party code may still use the legacy global generator)

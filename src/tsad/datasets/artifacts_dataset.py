@@ -6,6 +6,7 @@ import glob
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import mlflow
 import pandas as pd
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
@@ -30,8 +31,6 @@ class DetectorArtifactsDataset(AbstractVersionedDataset[dict, dict]):
                 for path in sorted(folder.rglob("*.parquet"))}
 
     def save(self, data: dict[str, pd.DataFrame]) -> None:
-        import mlflow
-
         folder = Path(str(self._get_save_path()))
         folder.mkdir(parents=True, exist_ok=True)
         for name, table in data.items():

@@ -22,7 +22,7 @@ class DetectorCheckpointDataset(AbstractVersionedDataset[dict, dict]):
         self.metadata = metadata
 
     def load(self) -> dict:
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use: building the catalog must not import it
 
         path = Path(str(self._get_load_path()))
         try:
@@ -31,7 +31,7 @@ class DetectorCheckpointDataset(AbstractVersionedDataset[dict, dict]):
             raise DatasetError(f"no detector checkpoint at {path}; run the training pipeline first") from error
 
     def save(self, data: dict) -> None:
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use: building the catalog must not import it
 
         path = Path(str(self._get_save_path()))
         path.parent.mkdir(parents=True, exist_ok=True)

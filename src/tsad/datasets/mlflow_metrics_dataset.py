@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import mlflow
 from kedro.io import DatasetError
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
+from mlflow.entities import Metric
 
 from tsad.datasets.protocol_names import with_protocol
 
@@ -30,9 +32,6 @@ class BatchedMlflowMetricsDataset(MlflowMetricsHistoryDataset):
         super().__init__(prefix=with_protocol(prefix, namespace) if prefix else prefix, **kwargs)
 
     def _save(self, data: dict) -> None:
-        import mlflow
-        from mlflow.entities import Metric
-
         if not self._logging_activated:
             return
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mlflow
 from kedro.io import AbstractDataset, DatasetError
 
 
@@ -16,8 +17,6 @@ class RegisteredModelDataset(AbstractDataset[None, Any]):
         self.metadata = metadata
 
     def load(self) -> Any:
-        import mlflow
-
         try:
             return mlflow.pyfunc.load_model(self._model_uri)
         except Exception as error:  # MLflow raises several types for a missing model, version or alias

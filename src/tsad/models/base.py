@@ -116,7 +116,7 @@ class Detector(ABC):
 
     def _score_windows(self, windows: np.ndarray) -> np.ndarray:
         """Score in batches of ``score_batch_size`` on ``device_``; override only for non-tensor scorers."""
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
         out = np.empty(len(windows), dtype=np.float64)
         step = self.config.score_batch_size
@@ -129,7 +129,7 @@ class Detector(ABC):
     def window_views(self, batch: Any) -> dict[str, Any]:
         """A (B, W, C) batch's ``values`` and each view the detector declares, computed on the batch's device
         (a NumPy batch gets NumPy views)."""
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
         values = torch.from_numpy(np.ascontiguousarray(batch)) if isinstance(batch, np.ndarray) else batch
         views = {name: VIEWS[name](values) for name in self.views}
@@ -159,7 +159,7 @@ class Detector(ABC):
 
     def _channel_score_windows(self, windows: np.ndarray) -> np.ndarray:
         """``_score_windows`` for ``_channel_score_batch``: (B, C) scores in batches on ``device_``."""
-        import torch
+        import torch  # noqa: PLC0415 - torch on first use: the config loader imports this module
 
         out = np.empty((len(windows), self.n_channels_), dtype=np.float64)
         step = self.config.score_batch_size

@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import torch
 
 from tsad.models.base import Detector, DetectorConfig
 
@@ -32,8 +33,6 @@ class PcaDetector(Detector):
     config_class = PcaConfig
 
     def _fit(self, windows_train: np.ndarray, windows_val: np.ndarray | None) -> None:
-        import torch
-
         dim = self.window_ * self.n_channels_
         # Centre on the first batch's mean before accumulating X^T X, so float32 products stay accurate.
         step = self.config.score_batch_size

@@ -18,6 +18,7 @@ Metric names are not published; channels are called ``dim_01`` .. ``dim_38`` aft
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from dataclasses import dataclass
@@ -199,7 +200,6 @@ def read_interpretation_labels(path: Path, n_rows: int, fmt: ServerMachineFormat
 
 def _raise_first_bad_line(path: Path, n_columns: int, error: Exception | None) -> None:
     """Find and report the first malformed line (only reached for a bad file, so a Python loop is fine)."""
-    import gzip
 
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt") as handle:

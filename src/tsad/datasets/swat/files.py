@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tsad.core.errors import DataFormatError, first_bad_row
 
@@ -165,8 +167,6 @@ def parse_swat_timestamps(text: pd.Series) -> pd.DatetimeIndex:
     the fields assembled by pandas, which refuses impossible dates such as 29/2/2015), which matters to a
     registered model scoring raw rows.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
         cells = pa.array(text, type=pa.string(), from_pandas=True)  # no copy for pandas' own strings
