@@ -39,9 +39,10 @@ def test_defaults_are_written_once_and_overridden_per_dataset(parameters):
 
 
 def test_method_overrides_per_dataset_merge_deeply():
-    out = experiment_parameters({"threshold": {"q": 0.9}}, {"pca": {"model": {"n_components": 0.9}}},
+    out = experiment_parameters({"threshold": {"strategy": "quantile", "q": 0.9}},
+                                {"pca": {"model": {"n_components": 0.9}}},
                                 {"x": {"methods": {"pca": {"model": {"n_components": 3}}}}})
-    assert out["pca_x"]["threshold"] == {"q": 0.9}
+    assert out["pca_x"]["threshold"] == {"strategy": "quantile", "q": 0.9}
     assert out["pca_x"]["model"] == registry.build({"method": "pca", "n_components": 3}).config.__dict__
     with pytest.raises(ValueError, match="unknown method"):
         experiment_parameters({}, {"pca": {}}, {"x": {"methods": {"pcaa": {}}}})
@@ -84,3 +85,20 @@ def test_another_threshold_strategy_replaces_the_default_options():
                                 {"x": {"methods": {"random": {"threshold": {"q": 0.9}}}}})
     assert out["pca_x"]["threshold"] == {"strategy": "k_sigma", "k": 4, "persistence": 2}
     assert out["random_x"]["threshold"] == {"strategy": "quantile", "q": 0.9, "persistence": 2}
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("datasets:\n  swat:\n    windowing:\n      windw: 30\n",
+     r"data\.swat\.windowing: unknown parameter\(s\) \['windw'\]"),
+    ("datasets:\n  swat:\n    cleaning:\n      nan_policy: drop\n", r"data\.swat\.cleaning\.nan_policy: expected"),
+    ("methods:\n  pca:\n    scoring:\n      aggregation: median\n", r"experiments\.pca_\w+\.scoring\.aggregation"),
+    ("methods:\n  pca:\n    threshold:\n      qq: 0.9\n",
+     r"experiments\.pca_\w+: threshold strategy 'quantile' has no option"),
+    ("experiment_defaults:\n  evaluation:\n    vus: {windw: 100}\n", r"experiments\.\w+: .*evaluation\.vus"),
+])
+def test_every_stage_block_is_checked_when_the_configuration_loads(tmp_path, override, message):
+    shutil.copytree(CONF / "base", tmp_path / "base")
+    (tmp_path / "local").mkdir()
+    (tmp_path / "local" / "parameters.yml").write_text(override)
+    with pytest.raises(ParameterError, match=message):
+        TsadConfigLoader(str(tmp_path), **settings.CONFIG_LOADER_ARGS)["parameters"]

@@ -22,6 +22,10 @@ from kedro.utils import find_kedro_project
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.resolvers import oc
 
+from tsad.core import thresholds
+from tsad.core.evaluation import EvaluationOptions
+from tsad.core.options import from_mapping
+from tsad.core.stage_options import DATA_STAGES, EXPERIMENT_STAGES
 from tsad.models import registry
 
 
@@ -47,11 +51,25 @@ def dataset_parameters(defaults: Any, datasets: Any) -> dict:
     for name, entry in _plain(datasets).items():
         config = entry or {}
         stages = merged(defaults, {k: v for k, v in config.items() if k not in _NOT_STAGES})
+        _check_stages(stages, DATA_STAGES, f"data.{name}", f"datasets.{name}")
         out[name] = stages
         for protocol, overrides in (config.get("protocols") or {}).items():
             stages[protocol] = merged(stages, {k: v for k, v in (overrides or {}).items()
                                                if k not in _NOT_STAGES | PROTOCOL_KEYS})
+            _check_stages(stages[protocol], DATA_STAGES, f"data.{name}.{protocol}",
+                          f"datasets.{name}.protocols.{protocol}")
     return out
+
+
+def _check_stages(blocks: Mapping[str, Any], stages: Mapping[str, type], where: str, source: str) -> None:
+    """Check each stage block against its options class (``tsad.core.stage_options``), naming the key."""
+    for stage, options in stages.items():
+        if stage not in blocks:
+            continue
+        try:
+            from_mapping(options, blocks[stage] or {}, f"{where}.{stage}")
+        except (TypeError, ValueError) as error:
+            raise ParameterError(f"{error} (set in {source}.{stage}, the defaults or --params)") from error
 
 
 def protocols(datasets: Any) -> dict[str, dict[str, dict]]:
@@ -104,6 +122,15 @@ def _experiment(defaults: Any, method: str, dataset: str, folder: str, *configs:
     resolved = merged(defaults, *configs)
     resolved["threshold"] = _threshold(defaults, *configs)
     resolved["model"] = complete_model(method, dataset, resolved.get("model") or {}, folder)
+    where, source = f"experiments.{method}_{dataset}", f"methods.{method} or datasets.{dataset}.methods.{method}"
+    _check_stages(resolved, EXPERIMENT_STAGES, where, source)
+    try:
+        if "threshold" in resolved and resolved["threshold"]:
+            thresholds.check_options(resolved["threshold"])
+        if "evaluation" in resolved:
+            EvaluationOptions.from_params(resolved["evaluation"])
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"{where}: {error} (set in {source}, the defaults or --params)") from error
     return resolved
 
 

@@ -40,6 +40,7 @@ from tsad.core.thresholds.base import (
 )
 from tsad.core.thresholds.channels import COMBINE_RULES, ChannelThreshold, apply_channels, combine_rule, fit_channels
 from tsad.core.thresholds.fitting import apply, fit, persistent, persistent_scores
+from tsad.core.thresholds.parameters import check_options
 from tsad.core.thresholds.records import entity_threshold, from_record, to_record
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "ThresholdError",
     "apply",
     "apply_channels",
+    "check_options",
     "combine_rule",
     "entity_threshold",
     "fit",
