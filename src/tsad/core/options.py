@@ -11,7 +11,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 
 def check_types(options: Any, where: str) -> None:
@@ -37,17 +37,6 @@ def from_mapping(cls: type[Any], values: Mapping[str, Any], where: str) -> Any:
     options = cls(**dict(values))
     check_types(options, where)
     return options
-
-
-class Options:
-    """Mixin for option dataclasses: ``from_dict`` with the checks of ``from_mapping``."""
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], where: str | None = None) -> Self:
-        return from_mapping(cls, values, where or cls.__name__)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
 
 
 _SCALARS = {

@@ -1,6 +1,6 @@
 """Detector registry: the built-in methods by name, and any detector class by its import path.
 
-A built-in method is a ``Detector`` subclass with a ``name`` in one of ``BUILTIN_MODULES``; a method declared in
+A built-in method is a ``Detector`` subclass with a ``name`` in a module of this package; a method declared in
 configuration names its class by import path (``methods.<name>.model.detector: package.module.Class``). The
 modules are imported on first use, so that listing pipelines imports torch only when a detector is needed.
 """
@@ -8,20 +8,22 @@ modules are imported on first use, so that listing pipelines imports torch only 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
 from tsad.models.base import Detector
 
-BUILTIN_MODULES = ("tsad.models.pca", "tsad.models.random_control", "tsad.models.tman", "tsad.models.tanogan",
-                   "tsad.models.transformer", "tsad.models.lstm_predictor")
+_PACKAGE = "tsad.models"
 
 
 def builtin() -> dict[str, type[Detector]]:
-    """The built-in detector classes by name."""
-    for module in BUILTIN_MODULES:
+    """The built-in detector classes by name: every module of this package is imported, and every ``Detector``
+    subclass defined there with its own ``name`` is one (so a new method is its module, nothing else here)."""
+    modules = {f"{_PACKAGE}.{info.name}" for info in pkgutil.iter_modules(importlib.import_module(_PACKAGE).__path__)}
+    for module in sorted(modules):
         importlib.import_module(module)
-    return {cls.name: cls for cls in _subclasses(Detector) if cls.__module__ in BUILTIN_MODULES and "name" in vars(cls)}
+    return {cls.name: cls for cls in _subclasses(Detector) if cls.__module__ in modules and "name" in vars(cls)}
 
 
 def available() -> list[str]:
