@@ -14,9 +14,19 @@ from tsad.core.views import cosine_matrices
               elements=st.floats(-10, 10, width=32)))
 def test_cosine_matrices_are_the_channels_cosines(batch):
     out = cosine_matrices(torch.from_numpy(batch)).numpy()
-    norms = np.linalg.norm(batch, axis=1)  # (B, C)
-    expected = np.einsum("bwi,bwj->bij", batch, batch) / np.maximum(norms, 1e-8)[:, :, None] / np.maximum(
-        norms, 1e-8)[:, None, :]
-    np.testing.assert_allclose(out, expected, atol=1e-4)
+    for window, matrix in zip(batch.astype(np.float64), out):  # per window, as MGAN's public code computes it
+        norms = np.linalg.norm(window, axis=0)
+        np.testing.assert_allclose(matrix, window.T @ window / (np.outer(norms, norms) + 1e-10), atol=1e-6)
     np.testing.assert_allclose(out, out.transpose(0, 2, 1), atol=1e-6)
     assert (np.abs(out) <= 1 + 1e-5).all()
+
+
+def test_a_zero_channel_has_a_zero_row_and_a_constant_one_stays_finite():
+    window = np.random.default_rng(0).random((1, 12, 4)).astype(np.float32)
+    window[0, :, 1] = 0.0
+    window[0, :, 2] = 0.5
+    out = cosine_matrices(torch.from_numpy(window)).numpy()[0]
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out[1], 0.0)
+    np.testing.assert_array_equal(out[:, 1], 0.0)
+    np.testing.assert_allclose(np.diag(out)[[0, 2, 3]], 1.0, atol=1e-6)

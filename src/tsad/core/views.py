@@ -15,11 +15,12 @@ if TYPE_CHECKING:  # the views take tensors; importing this module must not impo
     import torch
 
 
-def cosine_matrices(batch: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """(B, C, C) cosine similarities between the channels of each window, each channel a W-vector (MGAN's
-    inter-variable modality, methods.md §2); a channel that is all zeros has similarity 0 to every channel."""
-    unit = batch / batch.norm(dim=1, keepdim=True).clamp_min(eps)
-    return unit.transpose(1, 2) @ unit
+def cosine_matrices(batch: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+    """(B, C, C) cosine similarities between the channels of each window, each channel a W-vector, not centred:
+    C(X) = XᵀX / (‖x_i‖ ‖x_j‖ + eps) (MGAN's inter-variable modality, methods.md §2.2, with its 1e-10 guard), so a
+    channel that is all zeros has similarity 0 to every channel. One batched matrix product per batch."""
+    norms = batch.norm(dim=1)  # (B, C)
+    return (batch.transpose(1, 2) @ batch) / (norms.unsqueeze(2) * norms.unsqueeze(1) + eps)
 
 
 VIEWS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"cosine": cosine_matrices}
