@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 FIGURES = {
     "windows_memory.py": r"windowing node .* peak extra +[\d.]+ MiB .* time +[\d.]+ ms",
     "tman_throughput.py": r"cpu +tcn +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
+    "mgan_throughput.py": r"cpu +paper \(SWaT\) +gan +[\d,]+ windows/s +encoders +[\d,]+ windows/s +score +[\d,]+",
     "predictor_throughput.py": r"cpu +lstm +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
     "tanogan_inversion.py": r"best: batches of \d+, [\d.]+ x the loop, [\d.]+ GFLOP/s",
     "serving_throughput.py": r"pca +[\d,]+ rows/s",

@@ -317,3 +317,37 @@ def test_persistence_in_fit_and_records():
     assert thresholds.from_record(record, "a") == fitted
     spot = thresholds.to_record({"": fit(rng.exponential(size=5000), "spot", q=1e-3)})
     assert set(spot["state"][""]) == {"initial", "peaks", "n"}
+
+
+def test_band_flags_strictly_inside_the_validation_quantiles_and_round_trips():
+    fitting = np.arange(101, dtype=float)  # quantiles are the values themselves
+    fitted = fit(fitting, "band", q=0.9, upper_q=0.99)
+    assert (fitted.value, fitted.state) == (90.0, {"upper": 99.0})
+    scores = np.array([89.0, 90.0, 90.5, 98.9, 99.0, 150.0])
+    np.testing.assert_array_equal(thresholds.apply(scores, fitted).flags, [0, 0, 1, 1, 0, 0])
+    record = thresholds.to_record({"": fitted})
+    assert record["state"] == {"": {"upper": 99.0}}
+    again = thresholds.from_record(record, "")
+    np.testing.assert_array_equal(thresholds.apply(scores, again).flags, [0, 0, 1, 1, 0, 0])
+    open_above = fit(fitting, "band", q=0.9)
+    np.testing.assert_array_equal(thresholds.apply(scores, open_above).flags, [0, 0, 1, 1, 1, 1])
+
+
+def test_band_prunes_isolated_single_positives_as_the_public_code_does():
+    fitted = fit(np.arange(101, dtype=float), "band", q=0.5, prune_single=True)
+    scores = np.array([99, 10, 99, 10, 99, 99, 10, 99], dtype=float)
+    # the first and last points have one neighbour and stay; the isolated one at 2 goes; the pair at 4-5 stays
+    np.testing.assert_array_equal(thresholds.apply(scores, fitted).flags, [1, 0, 0, 0, 1, 1, 0, 1])
+
+
+@pytest.mark.parametrize("options", [{"q": 1.0}, {"q": 0.9, "upper_q": 0.8}, {"q": 0.5, "upper_q": 1.5}, {}])
+def test_band_refuses_an_empty_or_unbounded_band(options):
+    with pytest.raises(ValueError, match="band|needs option"):
+        fit(np.arange(10.0), "band", **options)
+
+
+@given(arrays(np.float64, st.integers(3, 60), elements=st.floats(-1e3, 1e3)), st.floats(0, 0.9), st.floats(0, 0.1))
+def test_band_flags_are_the_quantile_flags_below_the_upper_edge(scores, q, width):
+    fitted = fit(scores, "band", q=q, upper_q=min(1.0, q + width + 1e-3))
+    lower, upper = fitted.value, fitted.state["upper"]
+    np.testing.assert_array_equal(thresholds.apply(scores, fitted).flags, (scores > lower) & (scores < upper))

@@ -111,3 +111,47 @@ class Dynamic(Strategy):
 
     def refine(self, decision: np.ndarray, flags: np.ndarray, options: DynamicOptions) -> np.ndarray:
         return prune_sequences(decision, widen(flags, options.error_buffer), options.prune)
+
+
+@strategy("band")
+class Band(Strategy):
+    """MGAN's band rule (../shared/docs/methods.md §2.5): a point is anomalous iff ε1 < score < ε2, with ε1 the
+    ``q``-quantile and ε2 the ``upper_q``-quantile of the fitting scores (the public code's hand-set bands, such as
+    (0.84, 2.05), look tuned on the test set); optionally its pruning of isolated single positives.
+
+    ``upper_q: null`` leaves the band open above (then ``band`` is ``quantile`` with a strict inequality); a band
+    closed above keeps the highest scores unflagged, as the public code does. ``prune_single`` clears every flag whose neighbours
+    are both unflagged (the public code's ``prune_single_positive``; the first and last points are kept), after
+    ``persistence``.
+    """
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        q: float  # ε1; no default here: conf/base/parameters/defaults.yml holds the one users see
+        upper_q: float | None = None  # ε2
+        prune_single: bool = False
+
+        def __post_init__(self) -> None:
+            if not 0 <= self.q < 1:
+                raise ValueError(f"band: q must be in [0, 1), got {self.q}")
+            if self.upper_q is not None and not self.q < self.upper_q <= 1:
+                raise ValueError(f"band: upper_q must be in (q, 1] = ({self.q}, 1] or null, got {self.upper_q}")
+
+    def fit(self, scores: np.ndarray, options: Options) -> tuple[float, dict[str, Any]]:
+        lower = float(np.quantile(scores, options.q))
+        # ε2 in the state; None (open above) keeps the record plain JSON
+        return lower, {"upper": None if options.upper_q is None else float(np.quantile(scores, options.upper_q))}
+
+    def trace(self, decision: np.ndarray, fitted: FittedThreshold, options: Options) -> np.ndarray:
+        # flagging is decision >= trace: the next float above ε1 makes it ε1 < score, and +inf outside score < ε2
+        lower = np.nextafter(fitted.value, np.inf)
+        upper = fitted.state.get("upper")
+        return np.where(decision < (np.inf if upper is None else upper), lower, np.inf)
+
+    def refine(self, decision: np.ndarray, flags: np.ndarray, options: Options) -> np.ndarray:
+        if not options.prune_single or len(flags) < 3:
+            return flags
+        single = flags[1:-1] & ~flags[:-2] & ~flags[2:]
+        out = flags.copy()
+        out[1:-1] &= ~single
+        return out
