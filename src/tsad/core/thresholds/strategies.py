@@ -120,9 +120,9 @@ class Band(Strategy):
     (0.84, 2.05), look tuned on the test set); optionally its pruning of isolated single positives.
 
     ``upper_q: null`` leaves the band open above (then ``band`` is ``quantile`` with a strict inequality); a band
-    closed above keeps the highest scores unflagged, as the public code does. ``prune_single`` clears every flag whose neighbours
-    are both unflagged (the public code's ``prune_single_positive``; the first and last points are kept), after
-    ``persistence``.
+    closed above keeps the highest scores unflagged, as the public code does. ``prune_single`` clears every flag
+    whose neighbours are both unflagged (the public code's ``prune_single_positive``; the first and last points are
+    kept), after ``persistence``.
     """
 
     @dataclasses.dataclass(frozen=True)
