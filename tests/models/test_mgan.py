@@ -128,3 +128,20 @@ def test_a_critic_loss_that_becomes_nan_stops_training_naming_the_epoch(coupling
     monkeypatch.setattr(CosineCritic, "forward", lambda self, matrices: forward(self, matrices) * float("nan"))
     with pytest.raises(TrainingDivergedError, match=r"the training loss loss became nan in epoch 1 \(batch 1\)"):
         registry.build(config()).fit(fit, val)
+
+
+def test_an_epoch_draws_epoch_windows_different_ones_each_epoch(coupling_windows, monkeypatch):
+    fit, val, _ = coupling_windows
+    seen: list[list[bytes]] = []
+    train_step = MganDetector._train_step
+
+    def counting_step(self, batch, weights, epoch):
+        while len(seen) <= epoch:
+            seen.append([])
+        seen[epoch] += [window.numpy().tobytes() for window in batch]
+        return train_step(self, batch, weights, epoch)
+
+    monkeypatch.setattr(MganDetector, "_train_step", counting_step)
+    registry.build(config(epochs=2, encoder_epochs=1, epoch_windows=300)).fit(fit, val)
+    assert [len(epoch) for epoch in seen] == [300, 300]
+    assert len(set(seen[0])) == 300 and set(seen[0]) != set(seen[1])

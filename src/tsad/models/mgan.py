@@ -70,6 +70,9 @@ class MganConfig(NeuralConfig):
         gan_betas: Adam betas of the critic and the generators.
         learning_rate: Adam learning rate of the encoders (default betas).
         encoder_epochs: The last epochs train the encoders with the generators frozen; the first ones the GAN.
+        epoch_windows: Training windows drawn (seeded, without replacement) for each epoch; null: all of them. The
+            public code's windows are 100 rows every 50 (about 10k on SWaT's training week); ours every row, and each
+            window costs ``critic_steps`` critic steps with a double backward, so an epoch samples them.
         generator_hidden: Width of G_R's LSTM (128).
         encoder_hidden: Width of E_C's dense layer (300 in the SWaT folder).
     """
@@ -89,6 +92,7 @@ class MganConfig(NeuralConfig):
     epochs: int = 20
     encoder_epochs: int = 10
     batch_size: int = 64
+    epoch_windows: int | None = 4096
     generator_hidden: int = 128
     encoder_hidden: int = 300
     # No early stopping: the validation loss changes meaning between the two stages (critic gap, then reconstruction).
@@ -120,6 +124,8 @@ class MganDetector(NeuralDetector):
         if not 0 <= c.encoder_epochs < c.epochs:
             raise ValueError(f"encoder_epochs must leave at least one GAN epoch: 0 <= {c.encoder_epochs} < "
                              f"epochs {c.epochs}")
+        if c.epoch_windows is not None and c.epoch_windows < 1:
+            raise ValueError(f"epoch_windows must be a positive count or null, got {c.epoch_windows}")
         if self.n_channels_ < 3:
             raise ValueError(f"MGAN reads the cosine similarities between channels and needs at least 3, got "
                              f"{self.n_channels_}")
@@ -138,6 +144,10 @@ class MganDetector(NeuralDetector):
         encoders = {name: torch.optim.Adam(self.modules_[name].parameters(), lr=c.learning_rate)
                     for name in ("encoder_cnn", "encoder_rnn")}
         return gan | encoders
+
+    def _epoch_order(self, n_windows: int, epoch: int) -> torch.Tensor:
+        order = super()._epoch_order(n_windows, epoch)
+        return order if self.config.epoch_windows is None else order[:self.config.epoch_windows]
 
     def _encoder_stage(self, epoch: int) -> bool:
         return epoch >= self.config.epochs - self.config.encoder_epochs

@@ -143,8 +143,7 @@ class NeuralDetector(Detector):
             module.train()
         torch.manual_seed(_epoch_seed(self.config.seed, epoch))  # dropout and any other torch randomness
         weights = self._sample_weights(windows, epoch)
-        order = torch.randperm(len(windows), generator=torch.Generator().manual_seed(_epoch_seed(self.config.seed,
-                                                                                                  epoch)))
+        order = self._epoch_order(len(windows), epoch)
         totals: dict[str, float] = {}
         batches = 0
         for index in _batches(order.numpy(), self.config.batch_size):
@@ -160,6 +159,11 @@ class NeuralDetector(Detector):
                 totals[name] = totals.get(name, 0.0) + value
             batches += 1
         return {name: total / batches for name, total in totals.items()}
+
+    def _epoch_order(self, n_windows: int, epoch: int) -> torch.Tensor:
+        """The training windows of an epoch in the order they are batched: all of them, shuffled by the epoch's
+        seed (a detector may take fewer)."""
+        return torch.randperm(n_windows, generator=torch.Generator().manual_seed(_epoch_seed(self.config.seed, epoch)))
 
     def _evaluate(self, windows: np.ndarray, epoch: int) -> float:
         for module in self.modules_.values():
