@@ -141,6 +141,26 @@ def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tm
             session.run(pipeline_names=["inference_swat"])
 
 
+def test_mgan_swat_evaluates_both_protocols_and_registers_a_model_for_raw_rows(project, tmp_path):
+    set_model_options(project, mgan={"epochs": 2, "encoder_epochs": 1, "critic_steps": 1, "epoch_windows": 256,
+                                     "progress": False})
+    run(project, "mgan_swat")
+    metrics = mlflow_run(project, "mgan_swat").data.metrics
+    for name in ("roc_auc", "f1", "vus_pr", "mgan_paper.roc_auc", "mgan_paper.window_f1", "mgan_paper.window_pr_auc"):
+        assert f"mgan.{name}" in metrics and f"random_control.{name}" in metrics, name
+    uri = f"sqlite:///{project}/mlflow.db"
+    (version,) = mlflow.MlflowClient(uri).search_model_versions("name='mgan_swat'")
+    out = tmp_path / "predictions.parquet"
+    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, uri, f"models:/mgan_swat/{version.version}",
+                    str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
+    predictions = pd.read_parquet(out)
+    pipeline_scores = pd.read_parquet(next((project / "data/07_model_output/swat/mgan/scores_test.parquet")
+                                           .rglob("*.parquet")))
+    np.testing.assert_allclose(predictions["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
+    assert set(predictions["flag"].unique()) <= {0, 1}
+
+
 def test_kedro_viz_builds_the_registered_pipelines(project):
     result = subprocess.run([str(Path(sys.executable).parent / "kedro"), "viz", "build"], cwd=project, check=False,
                             capture_output=True, text=True, timeout=300)
