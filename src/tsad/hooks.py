@@ -2,20 +2,25 @@
 
 kedro-mlflow's ``PipelineML`` logs and registers the model in its own ``after_pipeline_run`` hook. These hooks
 run just before it (to give the model an input example: rows of the dataset's raw format) and just after it
-(to tag the new registry version with the dataset fingerprint, the git commit and the headline metrics, so
-that operations teams can review it in the MLflow UI).
+(to tag the new registry version, write its model card and make it the ``challenger``, so that operations teams
+can review it in the MLflow UI and promote it with ``promote_<ds>``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro_mlflow.pipeline.pipeline_ml import PipelineML
+
+from tsad.review import CHALLENGER
+from tsad.review.model_card import hardware, model_card, non_default_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +36,10 @@ class ModelInputExampleHook:
             pipeline.log_model_kwargs["input_example"] = catalog.load(pipeline.input_name)
 
 
-class RegisteredVersionTagsHook:
-    """Tags the model version the run registered: dataset fingerprint, git commit, headline metrics."""
+class RegisteredVersionReviewHook:
+    """Readies the version the run registered for review: tags (dataset fingerprint, git commit, headline metrics,
+    the parameters the run changed), the model card as its description, the alias ``challenger`` and the tag
+    ``validation_status: pending`` (``tsad.review``)."""
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -44,18 +51,78 @@ class RegisteredVersionTagsHook:
             return
         client = mlflow.MlflowClient()
         versions = client.search_model_versions(f"name='{name}' and run_id='{run.info.run_id}'")
-        dataset = pipeline.input_name.split(".")[0]
-        method = name[: -len(dataset) - 1]  # registered as <method>_<dataset>; both may hold underscores
-        report = catalog.load(f"{dataset}.cleaning_report")
+        identity = pipeline.log_model_kwargs["metadata"]["tsad"]  # set by tsad.pipeline_registry
+        dataset, method, protocol = identity["dataset"], identity["method"], identity["protocol"]
+        prefix = f"{method}.{protocol}" if protocol else method
+        data_space = pipeline.input_name.removesuffix(".model_input")
+        report = catalog.load(f"{data_space}.cleaning_report")
+        overrides = dict(run_params.get("runtime_params") or {})
         tags = {"dataset": dataset, "method": method, "dataset_fingerprint": report.get("fingerprint", "unknown"),
-                "git_commit": _git_commit(run_params.get("project_path"))}
-        metrics = client.get_run(run.info.run_id).data.metrics
-        tags |= {f"metric.{key}": f"{metrics[f'{method}.{key}']:.4f}" for key in HEADLINE_METRICS
-                 if f"{method}.{key}" in metrics}
+                "git_commit": _git_commit(run_params.get("project_path")), "validation_status": "pending",
+                "overrides": json.dumps(overrides, sort_keys=True, default=str) if overrides else "none"}
+        if protocol:
+            tags["protocol"] = protocol
+        run = client.get_run(run.info.run_id)
+        metrics = run.data.metrics
+        tags |= {f"metric.{key}": f"{metrics[f'{prefix}.{key}']:.4f}" for key in HEADLINE_METRICS
+                 if f"{prefix}.{key}" in metrics}
         for version in versions:
             for key, value in tags.items():
                 client.set_model_version_tag(name, version.version, key, value)
-            logger.info("Registered %s version %s, tagged %s", name, version.version, tags)
+            facts = card_facts(catalog, run, name, version.version, identity=identity, data_space=data_space,
+                               tags=tags, overrides=overrides)
+            client.update_model_version(name, version.version, description=model_card(facts))
+            client.set_registered_model_alias(name, CHALLENGER, version.version)
+            logger.info("Registered %s version %s as %s (validation pending), tagged %s", name, version.version,
+                        CHALLENGER, tags)
+
+
+def card_facts(catalog: Any, run: Any, name: str, version: str, *, identity: dict[str, Any], data_space: str,
+               tags: dict[str, str], overrides: dict[str, Any]) -> dict[str, Any]:
+    """What the model card of a version says, from the run's catalog, parameters and MLflow run."""
+    dataset, method, protocol = identity["dataset"], identity["method"], identity["protocol"]
+    prefix = f"{method}.{protocol}" if protocol else method
+    control_prefix = f"random_control.{protocol}" if protocol else "random_control"
+    parameters = catalog.load("parameters")
+    experiment = parameters["experiments"][f"{method}_{dataset}"]
+    experiment = experiment[protocol] if protocol else experiment
+    report = catalog.load(f"{data_space}.cleaning_report")
+    grades = catalog.load(f"{data_space}.gra_grades").groupby("feature", sort=False)["grade"].mean()
+    selected = catalog.load(f"{data_space}.selected_features")
+    metrics = run.data.metrics
+    artifacts = mlflow.MlflowClient().list_artifacts(run.info.run_id)
+    folders = [a.path for a in artifacts if a.is_dir] + [""]
+    plots = sorted({f.path for folder in folders for f in mlflow.MlflowClient().list_artifacts(run.info.run_id, folder)
+                    if f.path.endswith(".png")})
+    source = type(_dataset(catalog, f"{dataset}.source_test")).__name__
+    limits = [f"Trained and tested on tsad's simulated {dataset.upper()} plant ({source}), not on plant data."] \
+        if source.startswith("Simulated") else []
+    if overrides:
+        limits.append("The run changed parameters from the project's configuration (Provenance): a quick "
+                      "experiment, not necessarily a candidate for service.")
+    return {"name": name, "version": version, "dataset": dataset, "method": method, "protocol": protocol,
+            "run_id": run.info.run_id, "run_link": f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}",
+            "fingerprint": report.get("fingerprint", "unknown"), "periods": report.get("periods"),
+            "rows_train": report.get("rows_train"), "dropped_constant": report.get("dropped_constant"),
+            "windowing": parameters["data"][dataset][protocol]["windowing"] if protocol
+            else parameters["data"][dataset]["windowing"],
+            "channels": [(c, float(grades[c]) if c in grades.index else None) for c in selected],
+            "model_parameters": non_default_parameters(experiment["model"]),
+            "threshold": catalog.load(f"{dataset}.{prefix}.threshold"),
+            "metrics": {k.removeprefix(f"{prefix}."): v for k, v in metrics.items() if k.startswith(f"{prefix}.")},
+            "random_control": {k.removeprefix(f"{control_prefix}."): v for k, v in metrics.items()
+                               if k.startswith(f"{control_prefix}.")},
+            "training_seconds": ((run.info.end_time or run.info.start_time) - run.info.start_time) / 1000,
+            "started": datetime.fromtimestamp(run.info.start_time / 1000, tz=UTC).isoformat(timespec="seconds"),
+            "hardware": hardware(), "git_commit": tags["git_commit"], "overrides": overrides, "plots": plots,
+            "limits": limits}
+
+
+def _dataset(catalog: Any, name: str) -> Any:
+    try:
+        return catalog.get(name)
+    except Exception:  # noqa: BLE001 - a dataset without that source entry has no limit to report
+        return None
 
 
 def _git_commit(project_path: str | None) -> str:

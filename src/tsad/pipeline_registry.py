@@ -5,7 +5,9 @@
   that lists the method ``beside`` ours, in the same MLflow run). Except for the random control, these are
   kedro-mlflow ``PipelineML`` objects: each run logs the inference pipeline (raw rows -> scores and flags)
   as one MLflow pyfunc model with the fitted model bundle, and registers it as ``<method>_<ds>``.
-- ``inference_<ds>``: scores a new file with a registered model (``--params=model_uri=models:/tman_swat@champion``).
+- ``inference_<ds>``: scores a new file with a registered model (``--params=model_uri=models:/swat@champion``).
+- ``promote_<ds>``, ``rollback_<ds>``: the challenger against the champion on the held-out split, the aliases moved
+  when the rules pass and ``approve`` is true; the champion moved back (``tsad.review``).
 - ``data_<ds>_<protocol>``, ``<method>_<ds>_<protocol>``, ``inference_<ds>_<protocol>``: the same under one of the
   dataset's evaluation protocols (``datasets.<ds>.protocols``: TAnoGAN's on NAB is ``paper``).
 """
@@ -29,6 +31,7 @@ from tsad.pipelines.compose import (
     model_pipeline,
     window_evaluation_pipeline,
 )
+from tsad.pipelines.promotion.pipeline import promotion_pipeline, rollback_pipeline
 
 NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
 
@@ -50,6 +53,8 @@ def register_pipelines() -> dict[str, Pipeline]:
             name = f"{ds}_{protocol}" if protocol else ds
             pipelines[f"data_{name}"] = data_pipeline(ds, spec, protocol)
             pipelines[f"inference_{name}"] = batch_inference_pipeline(ds, protocol)
+        pipelines[f"promote_{ds}"] = promotion_pipeline(ds, spec.describe_input)
+        pipelines[f"rollback_{ds}"] = rollback_pipeline(ds)
 
     def evaluated(method: str, ds: str, protocol: str | None) -> Pipeline:
         training = data_pipeline(ds, datasets[ds], protocol) + model_pipeline(method, ds, protocol)
@@ -80,4 +85,6 @@ def _tracked(method: str, ds: str, protocol: str | None, training: Pipeline) -> 
         input_name=f"{data_namespace(ds, protocol)}.model_input",
         log_model_kwargs={"name": "model", "registered_model_name": name, "signature": "auto",
                           # the model carries tsad's code, so it loads where tsad is not installed
-                          "code_paths": [str(Path(tsad.__file__).parent)]})
+                          "code_paths": [str(Path(tsad.__file__).parent)],
+                          # what it is, in the MLmodel file (the review hook and the promotion read it)
+                          "metadata": {"tsad": {"method": method, "dataset": ds, "protocol": protocol}}})

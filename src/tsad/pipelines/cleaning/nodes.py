@@ -43,7 +43,8 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
             entity).
 
     Returns:
-        Clean training frame and the report: the decisions, what was filled in training, the data fingerprint.
+        Clean training frame and the report: the decisions, what was filled in training, the data fingerprint and
+        the periods (first and last time) of both splits.
     """
     validate_typed_frame(raw_train, "training data")
     validate_typed_frame(raw_test, "test data")
@@ -71,8 +72,15 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
     report = {"fingerprint": fingerprint(raw_train, raw_test), "raw_channels": channel_columns(raw_train),
               "nan_policy": policy, "max_fill_fraction": max_fill,
               "filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
-              "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values()))}
+              "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values())),
+              "periods": {"train": _period(raw_train), "test": _period(raw_test)}}
     return join_entities(trains).drop(columns=constant), report
+
+
+def _period(frame: pd.DataFrame) -> list[str]:
+    """First and last time (or step) of a split, as text (the model card shows them)."""
+    times = frame.index.get_level_values(-1)
+    return [str(times.min()), str(times.max())]
 
 
 def clean_test_series(raw_test: pd.DataFrame, cleaning_report: dict[str, Any]) -> pd.DataFrame:
