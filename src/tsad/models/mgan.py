@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
@@ -70,9 +71,10 @@ class MganConfig(NeuralConfig):
         gan_betas: Adam betas of the critic and the generators.
         learning_rate: Adam learning rate of the encoders (default betas).
         encoder_epochs: The last epochs train the encoders with the generators frozen; the first ones the GAN.
-        epoch_windows: Training windows drawn (seeded, without replacement) for each epoch; null: all of them. The
-            public code's windows are 100 rows every 50 (about 10k on SWaT's training week); ours every row, and each
-            window costs ``critic_steps`` critic steps with a double backward, so an epoch samples them.
+        epoch_windows: Training windows drawn (seeded, without replacement) for each epoch, and the most validation
+            windows the per-epoch validation loss reads (a fixed seeded subset); null: all of them. The public code's
+            windows are 100 rows every 50 (about 10k on SWaT's training week); ours every row, and each window costs
+            ``critic_steps`` critic steps with a double backward, so an epoch samples them.
         generator_hidden: Width of G_R's LSTM (128).
         encoder_hidden: Width of E_C's dense layer (300 in the SWaT folder).
     """
@@ -148,6 +150,14 @@ class MganDetector(NeuralDetector):
     def _epoch_order(self, n_windows: int, epoch: int) -> torch.Tensor:
         order = super()._epoch_order(n_windows, epoch)
         return order if self.config.epoch_windows is None else order[:self.config.epoch_windows]
+
+    def _evaluate(self, windows: np.ndarray, epoch: int) -> float:
+        # the validation loss is a diagnostic here (no early stopping): a fixed seeded subset of epoch_windows
+        limit = self.config.epoch_windows
+        if limit is not None and len(windows) > limit:
+            chosen = np.random.default_rng(self.config.seed).choice(len(windows), limit, replace=False)
+            windows = windows[np.sort(chosen)]
+        return super()._evaluate(windows, epoch)
 
     def _encoder_stage(self, epoch: int) -> bool:
         return epoch >= self.config.epochs - self.config.encoder_epochs
