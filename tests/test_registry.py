@@ -27,9 +27,11 @@ def catalog():
 
 
 def test_names(pipelines):
-    variants = [*DATASETS, "nab_paper"]  # nab_paper: NAB under TAnoGAN's protocol (datasets.nab.protocols.paper)
+    # nab_paper: NAB under TAnoGAN's protocol (datasets.nab.protocols.paper); <ds>_mgan_paper: under MGAN's
+    variants = [*DATASETS, "nab_paper", *(f"{ds}_mgan_paper" for ds in ("swat", "wadi", "kddcup99", "cicids2017"))]
     expected = {f"{kind}_{ds}" for ds in variants for kind in ("data", "inference", *METHODS)}
-    assert expected | {"__default__"} == set(pipelines)
+    review = {f"{kind}_{ds}" for ds in DATASETS for kind in ("promote", "rollback")}
+    assert expected | review | {"__default__"} == set(pipelines)
 
 
 def test_a_protocol_is_a_namespace_level_with_the_same_catalog_factories(pipelines, catalog):
