@@ -99,12 +99,12 @@ def test_cards_challengers_promotion_refusal_and_rollback(project, tmp_path, mon
 
     # A challenger worse than chance is refused, with the reason in the report, even when approved.
     plugins = tmp_path / "plugins"
-    (plugins / "my_detectors").mkdir(parents=True)
-    (plugins / "my_detectors" / "__init__.py").write_text("")
-    (plugins / "my_detectors" / "inverted.py").write_text(INVERTED_DETECTOR)
+    (plugins / "review_detectors").mkdir(parents=True)
+    (plugins / "review_detectors" / "__init__.py").write_text("")
+    (plugins / "review_detectors" / "inverted.py").write_text(INVERTED_DETECTOR)
     monkeypatch.syspath_prepend(str(plugins))
     (project / "conf" / "base" / "parameters" / "methods" / "inverted.yml").write_text(
-        "methods:\n  inverted:\n    model: {detector: my_detectors.inverted.InvertedDistance}\n")
+        "methods:\n  inverted:\n    model: {detector: review_detectors.inverted.InvertedDistance}\n")
     run(project, "inverted_swat")
     run(project, "promote_swat", approve=True)
     assert aliases(client, "swat") == {"champion": "2", "previous_champion": "1"}
