@@ -7,7 +7,7 @@ promotion's run), with ``<ds>.promotion_plot``. Parameters: ``promotion`` (candi
 
 from __future__ import annotations
 
-from functools import partial
+from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
@@ -21,19 +21,23 @@ from tsad.pipelines.promotion.nodes import (
 
 
 def promotion_pipeline(dataset: str, describe_input) -> Pipeline:
-    score = partial(score_candidates, dataset=dataset, describe_input=describe_input)
+    # update_wrapper: the partial keeps the function's name (Kedro's logs and Kedro-Viz)
+    score = update_wrapper(partial(score_candidates, dataset=dataset, describe_input=describe_input), score_candidates)
     return Pipeline([
         Node(score, [f"{dataset}.raw_test", "params:promotion", f"params:data.{dataset}.windowing"],
-             [f"{dataset}.promotion_scores", f"{dataset}.promotion_candidates"], name=f"{dataset}.score_candidates"),
+             [f"{dataset}.promotion_scores", f"{dataset}.promotion_candidates"], name="score_candidates",
+             namespace=dataset),
         Node(judge_candidates, [f"{dataset}.promotion_scores", f"{dataset}.promotion_candidates", "params:promotion"],
-             f"{dataset}.promotion_decision", name=f"{dataset}.judge_candidates"),
+             f"{dataset}.promotion_decision", name="judge_candidates", namespace=dataset),
         Node(plot_candidates, f"{dataset}.promotion_scores", f"{dataset}.promotion_plot",
-             name=f"{dataset}.plot_candidates"),
+             name="plot_candidates", namespace=dataset),
         Node(apply_promotion, [f"{dataset}.promotion_decision", "params:approve"],
-             [f"{dataset}.promotion_outcome", f"{dataset}.promotion_report"], name=f"{dataset}.apply_promotion"),
+             [f"{dataset}.promotion_outcome", f"{dataset}.promotion_report"], name="apply_promotion",
+             namespace=dataset),
     ])
 
 
 def rollback_pipeline(dataset: str) -> Pipeline:
-    return Pipeline([Node(partial(roll_back, dataset=dataset), None, f"{dataset}.rollback_outcome",
-                          name=f"{dataset}.roll_back")])
+    return Pipeline([Node(update_wrapper(partial(roll_back, dataset=dataset), roll_back), None,
+                          f"{dataset}.rollback_outcome",
+                          name="roll_back", namespace=dataset)])
