@@ -75,7 +75,7 @@ def test_cards_challengers_promotion_refusal_and_rollback(project, tmp_path, mon
     pca = client.get_model_version("pca_swat", "1")
     assert pca.aliases == ["challenger"] and pca.tags["validation_status"] == "pending"
     card = pca.description
-    for expected in ("## Known limits", "simulated SWAT plant", "| FIT101 |", "Threshold: `quantile`", "| roc_auc |",
+    for expected in ("## Known limits", "simulated swat plant", "| FIT101 |", "Threshold: `quantile`", "| roc_auc |",
                      "random control", "oracle_f1 (threshold chosen on test labels", "Git commit", "Window: 12 rows"):
         assert expected in card, expected
 

@@ -95,7 +95,7 @@ def card_facts(catalog: Any, run: Any, name: str, version: str, *, identity: dic
     plots = sorted({f.path for folder in folders for f in mlflow.MlflowClient().list_artifacts(run.info.run_id, folder)
                     if f.path.endswith(".png")})
     source = type(_dataset(catalog, f"{dataset}.source_test")).__name__
-    limits = [f"Trained and tested on tsad's simulated {dataset.upper()} plant ({source}), not on plant data."] \
+    limits = [f"Trained and tested on tsad's simulated {dataset} plant ({source}), not on plant data."] \
         if source.startswith("Simulated") else []
     if overrides:
         limits.append("The run changed parameters from the project's configuration (Provenance): a quick "

@@ -53,27 +53,6 @@ def model_card(facts: dict[str, Any]) -> str:
              + f", registered by run `{facts['run_id']}`.", ""]
     if facts.get("limits"):
         lines += ["## Known limits", ""] + [f"- {limit}" for limit in facts["limits"]] + [""]
-    periods = facts.get("periods") or {}
-    lines += ["## Data", "",
-              f"- Dataset fingerprint (training and test data): `{facts['fingerprint']}`",
-              f"- Training period: {' to '.join(periods.get('train', ['unknown']))} "
-              f"({facts.get('rows_train', '?')} rows after cleaning)",
-              f"- Test period: {' to '.join(periods.get('test', ['unknown']))}",
-              f"- Window: {facts['windowing'].get('window')} rows, stride {facts['windowing'].get('stride', 1)}",
-              f"- Channels dropped as constant in training: {', '.join(facts.get('dropped_constant') or []) or 'none'}",
-              "", f"### Channels the model watches ({len(facts['channels'])}, grey-relational grade)", "",
-              "| channel | grade |", "|---|---|"]
-    lines += [f"| {name} | {'' if grade is None else f'{grade:.3f}'} |" for name, grade in facts["channels"]]
-    lines += ["", "## Model", "", f"- Method: `{facts['method']}`"]
-    changed = facts.get("model_parameters") or {}
-    lines += ["- Parameters that differ from the method's defaults: "
-              + (", ".join(f"`{k}` = `{json.dumps(v)}`" for k, v in sorted(changed.items())) or "none")]
-    threshold = facts["threshold"]
-    options = {k: v for k, v in threshold.items() if k not in ("strategy", "values", "state")}
-    values = threshold.get("values", {})
-    shown = next(iter(values.values())) if len(values) == 1 else f"one per entity ({len(values)})"
-    lines += [f"- Threshold: `{threshold['strategy']}` {json.dumps(options)}, fitted on validation scores: "
-              f"`{shown}`", ""]
     lines += ["## Test metrics", "", "| metric | this model | random control |", "|---|---|---|"]
     metrics, control = facts["metrics"], facts["random_control"]
     for key in CARD_METRICS:
@@ -84,6 +63,16 @@ def model_card(facts: dict[str, Any]) -> str:
                      f"{_number(control.get('oracle_f1'))} |")
     if "flagged_fraction" in metrics:
         lines += ["", f"Flagged fraction of test rows: {metrics['flagged_fraction']:.4f}."]
+    lines += ["", "## Model", "", f"- Method: `{facts['method']}`"]
+    changed = facts.get("model_parameters") or {}
+    lines += ["- Parameters that differ from the method's defaults: "
+              + (", ".join(f"`{k}` = `{json.dumps(v)}`" for k, v in sorted(changed.items())) or "none")]
+    threshold = facts["threshold"]
+    options = {k: v for k, v in threshold.items() if k not in ("strategy", "values", "state")}
+    values = threshold.get("values", {})
+    shown = next(iter(values.values())) if len(values) == 1 else f"one per entity ({len(values)})"
+    lines += [f"- Threshold: `{threshold['strategy']}` {json.dumps(options)}, fitted on validation scores: "
+              f"`{shown}`"]
     lines += ["", "## Provenance", "",
               f"- Run time (data, training, evaluation): {facts['training_seconds']:.0f} s, started {facts['started']}",
               f"- Hardware: {facts['hardware']}",
@@ -97,6 +86,17 @@ def model_card(facts: dict[str, Any]) -> str:
               "New versions get the alias `challenger` and `validation_status: pending`. "
               f"`kedro run --pipelines=promote_{facts['dataset']}` compares the challenger with the champion on the "
               "held-out test split and moves the alias only with `--params=approve=true`."]
+    periods = facts.get("periods") or {}
+    lines += ["", "## Data", "",
+              f"- Dataset fingerprint (training and test data): `{facts['fingerprint']}`",
+              f"- Training period: {' to '.join(periods.get('train', ['unknown']))} "
+              f"({facts.get('rows_train', '?')} rows after cleaning)",
+              f"- Test period: {' to '.join(periods.get('test', ['unknown']))}",
+              f"- Window: {facts['windowing'].get('window')} rows, stride {facts['windowing'].get('stride', 1)}",
+              f"- Channels dropped as constant in training: {', '.join(facts.get('dropped_constant') or []) or 'none'}",
+              "", f"### Channels the model watches ({len(facts['channels'])}, grey-relational grade)", "",
+              "| channel | grade |", "|---|---|"]
+    lines += [f"| {name} | {'' if grade is None else f'{grade:.3f}'} |" for name, grade in facts["channels"]]
     return "\n".join(lines) + "\n"
 
 
