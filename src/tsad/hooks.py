@@ -70,7 +70,7 @@ class RegisteredVersionReviewHook:
             for key, value in tags.items():
                 client.set_model_version_tag(name, version.version, key, value)
             facts = card_facts(catalog, run, name, version.version, identity=identity, data_space=data_space,
-                               tags=tags, overrides=overrides)
+                               report=report, tags=tags, overrides=overrides)
             client.update_model_version(name, version.version, description=model_card(facts))
             client.set_registered_model_alias(name, CHALLENGER, version.version)
             logger.info("Registered %s version %s as %s (validation pending), tagged %s", name, version.version,
@@ -78,7 +78,7 @@ class RegisteredVersionReviewHook:
 
 
 def card_facts(catalog: Any, run: Any, name: str, version: str, *, identity: dict[str, Any], data_space: str,
-               tags: dict[str, str], overrides: dict[str, Any]) -> dict[str, Any]:
+               report: dict[str, Any], tags: dict[str, str], overrides: dict[str, Any]) -> dict[str, Any]:
     """What the model card of a version says, from the run's catalog, parameters and MLflow run."""
     dataset, method, protocol = identity["dataset"], identity["method"], identity["protocol"]
     prefix = f"{method}.{protocol}" if protocol else method
@@ -86,13 +86,12 @@ def card_facts(catalog: Any, run: Any, name: str, version: str, *, identity: dic
     parameters = catalog.load("parameters")
     experiment = parameters["experiments"][f"{method}_{dataset}"]
     experiment = experiment[protocol] if protocol else experiment
-    report = catalog.load(f"{data_space}.cleaning_report")
     grades = catalog.load(f"{data_space}.gra_grades").groupby("feature", sort=False)["grade"].mean()
     selected = catalog.load(f"{data_space}.selected_features")
     metrics = run.data.metrics
-    artifacts = mlflow.MlflowClient().list_artifacts(run.info.run_id)
-    folders = [a.path for a in artifacts if a.is_dir] + [""]
-    plots = sorted({f.path for folder in folders for f in mlflow.MlflowClient().list_artifacts(run.info.run_id, folder)
+    client = mlflow.MlflowClient()
+    folders = [a.path for a in client.list_artifacts(run.info.run_id) if a.is_dir] + [""]
+    plots = sorted({f.path for folder in folders for f in client.list_artifacts(run.info.run_id, folder)
                     if f.path.endswith(".png")})
     source = type(_dataset(catalog, f"{dataset}.source_test")).__name__
     limits = [f"Trained and tested on tsad's simulated {dataset} plant ({source}), not on plant data."] \
