@@ -133,9 +133,9 @@ def candidate_metrics(labels: np.ndarray, scores: np.ndarray, flags: np.ndarray)
             "oracle_f1": metrics.best_f1(labels, scores)["f1"]}
 
 
-def random_control_metrics(labels: np.ndarray, flag_rate: float, seed: int) -> dict[str, float]:
-    """The random control on the same rows: U(0, 1) scores, flagging the same share of rows as the challenger."""
-    scores = np.random.default_rng(seed).random(len(labels))
+def random_control_metrics(labels: np.ndarray, scores: np.ndarray, flag_rate: float) -> dict[str, float]:
+    """The random control on the same rows: its U(0, 1) ``scores``, flagging the same share of rows as the
+    challenger."""
     flags = scores >= 1 - flag_rate
     precision, recall, f1 = metrics.precision_recall_f1(labels, flags)
     return {"roc_auc": metrics.roc_auc(labels, scores), "pr_auc": metrics.pr_auc(labels, scores), "f1": f1,

@@ -35,7 +35,8 @@ def score_candidates(raw_test: pd.DataFrame, promotion_params: dict[str, Any], w
         describe_input: The dataset's input-format function (``DatasetSpec.describe_input``).
 
     Returns:
-        A frame with ``label``, ``<role>_score`` and ``<role>_flag`` per row, and the candidates with their
+        A frame with ``label``, ``random_control_score``, ``<role>_score`` and ``<role>_flag`` per row, and the
+        candidates with their
         scoring latency (ms per 1,000 rows).
     """
     if LABEL not in raw_test.columns:
@@ -48,6 +49,9 @@ def score_candidates(raw_test: pd.DataFrame, promotion_params: dict[str, Any], w
         raise promotion.PromotionError(f"{challenger.uri} is already the champion ({champion.uri})")
     rows = rows_from_frame(raw_test, describe_input(raw_test, windowing)[1])
     frame = pd.DataFrame({"label": raw_test[LABEL].to_numpy() > 0})
+    # the random control's U(0, 1) scores, drawn once: the judgement and the plot read the same ones
+    frame["random_control_score"] = np.random.default_rng(int(promotion_params.get("random_seed", 0))).random(
+        len(frame))
     candidates: dict[str, Any] = {"dataset": dataset, "rows": len(rows)}
     for role, candidate in (("challenger", challenger), ("champion", champion)):
         if candidate is None:
@@ -68,7 +72,7 @@ def judge_candidates(scores: pd.DataFrame, candidates: dict[str, Any], promotion
                                                   scores[f"{role}_flag"].to_numpy())
                 for role in ("challenger", "champion") if candidates[role] is not None}
     flag_rate = float(scores["challenger_flag"].mean())
-    control = promotion.random_control_metrics(labels, flag_rate, int(promotion_params.get("random_seed", 0)))
+    control = promotion.random_control_metrics(labels, scores["random_control_score"].to_numpy(), flag_rate)
     checks = promotion.judge(measured["challenger"], measured.get("champion"), control,
                              candidates["challenger"]["latency_ms"], rules)
     strip = ("latency_ms",)
@@ -123,15 +127,13 @@ def plot_candidates(scores: pd.DataFrame) -> Figure:
     labels = scores["label"].to_numpy()
     figure = Figure(figsize=(6, 4.2), layout="constrained")
     axes = figure.add_subplot()
-    control = np.random.default_rng(0).random(len(labels))
-    for role, values, style in (("challenger", scores.get("challenger_score"), "-"),
-                                ("champion", scores.get("champion_score"), "-"),
-                                ("random control", control, ":")):
-        if values is None:
+    for role, style in (("challenger", "-"), ("champion", "-"), ("random_control", ":")):
+        if f"{role}_score" not in scores.columns:
             continue
-        curve = metrics.pr_curve(labels, np.asarray(values, dtype=np.float64))
+        values = scores[f"{role}_score"].to_numpy(np.float64)
+        curve = metrics.pr_curve(labels, values)
         axes.plot(curve["recall"], curve["precision"], style,
-                  label=f"{role} (PR-AUC {metrics.pr_auc(labels, np.asarray(values, dtype=np.float64)):.3f})")
+                  label=f"{role.replace('_', ' ')} (PR-AUC {metrics.pr_auc(labels, values):.3f})")
     axes.set_xlabel("recall")
     axes.set_ylabel("precision")
     axes.set_ylim(0, 1.02)
