@@ -174,3 +174,16 @@ def interrupt_training(monkeypatch, detector_class: type, fit: Callable[[], obje
     with pytest.raises(KeyboardInterrupt):
         fit()
     monkeypatch.setattr(detector_class, "_train_step", original)
+
+
+def declare_plugin_method(project: Path, plugins: Path, monkeypatch, *, method: str, detector: str, source: str,
+                          options: str = "") -> None:
+    """A user's detector: ``source`` as module ``<package>.<module>`` under ``plugins`` (on sys.path), and the
+    project copy's parameters file declaring ``method`` by its import path ``detector`` (``package.module.Class``)."""
+    package, module, _ = detector.split(".")
+    (plugins / package).mkdir(parents=True, exist_ok=True)
+    (plugins / package / "__init__.py").write_text("")
+    (plugins / package / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(plugins))
+    (project / "conf" / "base" / "parameters" / "methods" / f"{method}.yml").write_text(
+        f"methods:\n  {method}:\n    model: {{detector: {detector}{options}}}\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
-from conftest import set_model_options
+from conftest import declare_plugin_method, set_model_options
 from kedro.framework.session import KedroSession
 
 pytestmark = pytest.mark.slow
@@ -98,13 +98,8 @@ def test_cards_challengers_promotion_refusal_and_rollback(project, tmp_path, mon
     assert client.get_model_version("swat", "1").tags["validation_status"] == "superseded"
 
     # A challenger worse than chance is refused, with the reason in the report, even when approved.
-    plugins = tmp_path / "plugins"
-    (plugins / "review_detectors").mkdir(parents=True)
-    (plugins / "review_detectors" / "__init__.py").write_text("")
-    (plugins / "review_detectors" / "inverted.py").write_text(INVERTED_DETECTOR)
-    monkeypatch.syspath_prepend(str(plugins))
-    (project / "conf" / "base" / "parameters" / "methods" / "inverted.yml").write_text(
-        "methods:\n  inverted:\n    model: {detector: review_detectors.inverted.InvertedDistance}\n")
+    declare_plugin_method(project, tmp_path / "plugins", monkeypatch, method="inverted",
+                          detector="review_detectors.inverted.InvertedDistance", source=INVERTED_DETECTOR)
     run(project, "inverted_swat")
     run(project, "promote_swat", approve=True)
     assert aliases(client, "swat") == {"champion": "2", "previous_champion": "1"}

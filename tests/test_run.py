@@ -15,7 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mlflow_run, set_model_options
+from conftest import declare_plugin_method, mlflow_run, set_model_options
 from kedro.framework.session import KedroSession
 
 from tsad.config import ParameterError
@@ -93,6 +93,19 @@ predictions.to_parquet(sys.argv[4])
 """
 
 
+def predict_in_a_new_process(project: Path, tmp_path: Path, method: str, version: str
+                             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``models:/<method>_swat/<version>``'s predictions on the raw attack file, made in a new process, and the
+    training pipeline's own test scores."""
+    out = tmp_path / "predictions.parquet"
+    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, f"sqlite:///{project}/mlflow.db",
+                    f"models:/{method}_swat/{version}", str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
+    pipeline_scores = pd.read_parquet(next((project / f"data/07_model_output/swat/{method}/scores_test.parquet")
+                                           .rglob("*.parquet")))
+    return pd.read_parquet(out), pipeline_scores
+
+
 def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tmp_path):
     shrink_tman(project)
     run(project, "tman_swat")
@@ -105,13 +118,8 @@ def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tm
     assert "Timestamp" in model_info.signature.inputs.input_names()
     assert model_info.saved_input_example_info is not None
 
-    out = tmp_path / "predictions.parquet"
     attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
-    subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, uri, f"models:/tman_swat/{version.version}",
-                    str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
-    predictions = pd.read_parquet(out)
-    pipeline_scores = pd.read_parquet(next((project / "data/07_model_output/swat/tman/scores_test.parquet")
-                                           .rglob("*.parquet")))
+    predictions, pipeline_scores = predict_in_a_new_process(project, tmp_path, "tman", version.version)
     assert len(predictions) == len(pipeline_scores)
     np.testing.assert_allclose(predictions["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
     assert set(predictions["flag"].unique()) <= {0, 1}
@@ -148,15 +156,8 @@ def test_mgan_swat_evaluates_both_protocols_and_registers_a_model_for_raw_rows(p
     metrics = mlflow_run(project, "mgan_swat").data.metrics
     for name in ("roc_auc", "f1", "vus_pr", "mgan_paper.roc_auc", "mgan_paper.window_f1", "mgan_paper.window_pr_auc"):
         assert f"mgan.{name}" in metrics and f"random_control.{name}" in metrics, name
-    uri = f"sqlite:///{project}/mlflow.db"
-    (version,) = mlflow.MlflowClient(uri).search_model_versions("name='mgan_swat'")
-    out = tmp_path / "predictions.parquet"
-    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
-    subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, uri, f"models:/mgan_swat/{version.version}",
-                    str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
-    predictions = pd.read_parquet(out)
-    pipeline_scores = pd.read_parquet(next((project / "data/07_model_output/swat/mgan/scores_test.parquet")
-                                           .rglob("*.parquet")))
+    (version,) = mlflow.MlflowClient(f"sqlite:///{project}/mlflow.db").search_model_versions("name='mgan_swat'")
+    predictions, pipeline_scores = predict_in_a_new_process(project, tmp_path, "mgan", version.version)
     np.testing.assert_allclose(predictions["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
     assert set(predictions["flag"].unique()) <= {0, 1}
 
@@ -221,13 +222,8 @@ class MedianDistance(Detector):
 
 
 def test_a_method_declared_by_a_module_and_a_parameters_file_runs_and_registers(project, tmp_path, monkeypatch):
-    plugins = tmp_path / "plugins"
-    (plugins / "my_detectors").mkdir(parents=True)
-    (plugins / "my_detectors" / "__init__.py").write_text("")
-    (plugins / "my_detectors" / "median.py").write_text(NEW_DETECTOR)
-    monkeypatch.syspath_prepend(str(plugins))
-    (project / "conf" / "base" / "parameters" / "methods" / "median.yml").write_text(
-        "methods:\n  median:\n    model: {detector: my_detectors.median.MedianDistance, power: 1.0}\n")
+    declare_plugin_method(project, tmp_path / "plugins", monkeypatch, method="median",
+                          detector="my_detectors.median.MedianDistance", source=NEW_DETECTOR, options=", power: 1.0")
     run(project, "median_swat")
     metrics = mlflow_run(project, "median_swat").data.metrics
     assert {"median.roc_auc", "median.f1", "random_control.roc_auc"} <= set(metrics)
