@@ -1,4 +1,5 @@
-"""``python -m tsad``: the project's Kedro CLI (same as ``kedro`` inside the project)."""
+"""``python -m tsad`` (or ``tsad``): the project's Kedro CLI (same as ``kedro`` inside the project), and
+``tsad stream ...``, online scoring (``tsad.streaming.service``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from kedro.framework.project import configure_project
 
 
 def main(*args, **kwargs):
+    if not args and sys.argv[1:2] == ["stream"]:
+        from tsad.streaming.service import main as stream  # noqa: PLC0415 - no Kedro CLI start-up for a stream
+
+        return stream(sys.argv[2:])
     package_name = Path(__file__).parent.name
     configure_project(package_name)
     run = find_run_command(package_name)

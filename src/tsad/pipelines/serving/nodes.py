@@ -66,13 +66,25 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
     """
     pre = model_bundle["preprocessing"]
     features = preprocess(inference_frame, pre, "model input")  # what the training pipeline did to its test split
+    return _as_rows(score_features(features, model_bundle), pre["input_format"])
+
+
+def score_features(features: pd.DataFrame, model_bundle: dict[str, Any]) -> pd.DataFrame:
+    """Scores and flags of preprocessed features (the second half of ``score_new_data``, which streaming scoring
+    also runs on each entity's buffered rows).
+
+    Returns:
+        A score frame on the features' index: ``score``, ``score.<channel>`` for detectors that score each
+        channel, and ``flag`` (int8).
+    """
+    pre = model_bundle["preprocessing"]
     scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"])
     record = model_bundle["threshold"]
     # flag_scores, as the evaluation stage: per-channel thresholds flag from the channel score columns.
     flags = [flag_scores(part, thresholds.from_record(record, entity)).flags
              for entity, part in split_entities(scores).items()]
     scores["flag"] = np.concatenate(flags).astype(np.int8)
-    return _as_rows(scores, pre["input_format"])
+    return scores
 
 
 def _example(raw_test: pd.DataFrame, fmt: dict[str, Any], windowing: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
