@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import pandas as pd
 import paho.mqtt.client as mqtt
+import pandas as pd
 
 from tsad.streaming.rows import RowBatch
 
