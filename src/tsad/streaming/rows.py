@@ -163,31 +163,37 @@ class RowReader:
             numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64).reshape(frame.shape)
         values = np.full((len(rows), len(channels)), np.nan, dtype=np.float64)
         values[:, [channels.index(c) for c in present]] = numbers
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             finite = np.isfinite(values) & (np.abs(values) <= np.finfo(np.float32).max)
-        for row in np.flatnonzero(~finite.all(axis=1) & ~bad):
-            if self.policy == "hold" and self._hold(entities[row], values[row], finite[row]):
-                continue
-            j = int(np.flatnonzero(~finite[row])[0])
+        values[~finite] = np.nan
+        if self.policy == "hold":
+            self._hold(values, entities, bad)
+        for row in np.flatnonzero(np.isnan(values).any(axis=1) & ~bad):
+            j = int(np.flatnonzero(np.isnan(values[row]))[0])
             channel = channels[j]
             held = rows[channel].iloc[row] if channel in rows.columns else "missing"
             self._bad(batch, row, "bad value", f"channel {channel!r} = {held!r}")
             bad[row] = True
-        if self.policy == "hold":
-            for row in np.flatnonzero(~bad):
-                self._held[entities[row]] = values[row].copy()
         return values.astype(np.float32)
 
-    def _hold(self, entity: str, values: np.ndarray, finite: np.ndarray) -> bool:
-        """Replace the row's bad values by the entity's last good ones (in place); False when there are none."""
-        previous = self._held.get(entity)
-        if previous is None:
-            return False
-        values[~finite] = previous[~finite]
-        self.counts.held_values += int((~finite).sum())
-        logger.warning("entity %r: held %d channel value(s) at their last good value (bad_rows: hold)",
-                       entity, int((~finite).sum()))
-        return True
+    def _hold(self, values: np.ndarray, entities: np.ndarray, bad: np.ndarray) -> None:
+        """Fill bad channel values (NaN in ``values``) with the entity's last good value, in place."""
+        for entity in pd.unique(entities[~bad]):
+            index = np.flatnonzero((entities == entity) & ~bad)
+            block = pd.DataFrame(values[index])
+            previous = self._held.get(entity)
+            if previous is not None:
+                block = pd.concat([pd.DataFrame([previous]), block], ignore_index=True)
+            filled = block.ffill().to_numpy()[-len(index):]
+            held = int((np.isnan(values[index]) & ~np.isnan(filled)).sum())
+            if held:
+                self.counts.held_values += held
+                logger.warning("entity %r: held %d bad channel value(s) at their last good value (bad_rows: hold)",
+                               entity or "(single)", held)
+            values[index] = filled
+            complete = index[~np.isnan(filled).any(axis=1)]
+            if len(complete):
+                self._held[entity] = values[complete[-1]].copy()
 
     def _in_order(self, times: pd.Index, last: Any, batch: RowBatch, rows: np.ndarray) -> np.ndarray:
         """Rows whose time is after every earlier row's of the entity (the others are logged and skipped)."""

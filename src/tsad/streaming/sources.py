@@ -11,7 +11,7 @@ Sources (``poll()`` returns the ``RowBatch``es that arrived since the last call,
   model's input columns. A message that is not JSON, or not objects, is logged and counted.
 
 Sinks (``write(events)``): ``JsonlSink`` appends one JSON object per line (flushed per batch), ``MqttSink``
-publishes one message per event (QoS 1).
+publishes one message per event (QoS 1, waited for on close).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import csv
 import json
 import logging
 import queue
+import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -114,18 +116,26 @@ class FolderSource:
 
 
 class MqttSource:
-    """Rows from an MQTT topic (JSON objects), gathered by paho-mqtt's network thread."""
+    """Rows from an MQTT topic (JSON objects), gathered by paho-mqtt's network thread.
 
-    def __init__(self, url: str, client_id: str = "tsad-stream"):
+    The constructor returns once the subscription is acknowledged, so nothing published after it is missed.
+    """
+
+    def __init__(self, url: str, client_id: str = "tsad-stream", timeout_s: float = 10.0):
         self.host, self.port, self.topic = parse_mqtt_url(url)
         self._messages: queue.SimpleQueue = queue.SimpleQueue()
         self.bad_messages = 0
+        subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.on_connect = lambda client, userdata, flags, reason, properties: client.subscribe(self.topic, 1)
+        self.client.on_subscribe = lambda client, userdata, mid, reasons, properties: subscribed.set()
         self.client.on_message = lambda client, userdata, message: self._messages.put(
             (message.topic, message.payload))
         self.client.connect(self.host, self.port)
         self.client.loop_start()
+        if not subscribed.wait(timeout_s):
+            self.close()
+            raise ConnectionError(f"{url}: no subscription acknowledged within {timeout_s} s")
 
     def poll(self) -> list[RowBatch]:
         records, topic = [], self.topic
@@ -172,21 +182,36 @@ class JsonlSink:
 
 
 class MqttSink:
-    """Publishes each event as one JSON message on a topic."""
+    """Publishes each event as one JSON message on a topic (QoS 1)."""
 
-    def __init__(self, url: str, client_id: str = "tsad-alarms"):
+    def __init__(self, url: str, client_id: str = "tsad-alarms", timeout_s: float = 10.0):
         self.host, self.port, self.topic = parse_mqtt_url(url)
+        connected, self._pending = threading.Event(), []
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.on_connect = lambda client, userdata, flags, reason, properties: connected.set()
         self.client.connect(self.host, self.port)
         self.client.loop_start()
+        if not connected.wait(timeout_s):
+            self.close()
+            raise ConnectionError(f"{url}: not connected within {timeout_s} s")
 
     def write(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
-            self.client.publish(self.topic, json.dumps(event), qos=1)
+        self._pending = [info for info in self._pending if not info.is_published()]
+        self._pending += [self.client.publish(self.topic, json.dumps(event), qos=1) for event in events]
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every published event is acknowledged by the broker."""
+        deadline = time.monotonic() + timeout_s
+        for info in self._pending:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+        if not all(info.is_published() for info in self._pending):
+            logger.warning("%s: events still unacknowledged after %s s", self.topic, timeout_s)
+        self._pending = []
 
     def close(self) -> None:
-        self.client.loop_stop()
+        self.flush()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, str]:
