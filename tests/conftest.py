@@ -96,15 +96,20 @@ def project(tmp_path, monkeypatch) -> Path:
     """The project's configuration (conf/local left out) copied into ``tmp_path``, the working directory, and
     bootstrapped; data/ and the MLflow store (``tmp_path/mlflow.db``) land there too. The package itself is the
     installed one (pip install -e .)."""
-    shutil.copytree(ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    (tmp_path / "src").mkdir()
-    monkeypatch.chdir(tmp_path)
+    return make_project(tmp_path, monkeypatch)
+
+
+def make_project(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``project``'s work in ``folder``, for fixtures of a wider scope (with their own ``pytest.MonkeyPatch``)."""
+    shutil.copytree(ROOT / "conf", folder / "conf", ignore=shutil.ignore_patterns("local"))
+    (folder / "conf" / "local").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    (folder / "src").mkdir()
+    monkeypatch.chdir(folder)
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    bootstrap_project(tmp_path)
-    return tmp_path
+    monkeypatch.setenv("TSAD_MLFLOW_TRACKING_URI", f"sqlite:///{folder}/mlflow.db")
+    bootstrap_project(folder)
+    return folder
 
 
 def set_model_options(project: Path, **methods: dict) -> None:

@@ -116,7 +116,8 @@ def test_the_buffer_stays_bounded(single):
 
 
 def test_entities_are_buffered_apart():
-    parts = {name: split(synthetic_series(1000, seed=seed, anomalies=False), 600) for name, seed in (("a", 1), ("b", 3))}
+    parts = {name: split(synthetic_series(1000, seed=seed, anomalies=False), 600)
+             for name, seed in (("a", 1), ("b", 3))}
     bundle, test = _bundle(entity_frame({k: v[0] for k, v in parts.items()}),
                            entity_frame({k: v[1] for k, v in parts.items()}))
     reference = whole(bundle, test)

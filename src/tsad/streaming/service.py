@@ -51,9 +51,9 @@ class Stream:
 
     def step(self) -> int:
         """Poll once and handle what arrived; the number of rows received."""
+        previous = self.model.version
         if self.model.reload_if_moved():
-            previous = self.switches[-1][1] if self.switches else None
-            self.switches.append((previous or "", self.model.version))
+            self.switches.append((previous, self.model.version))
             self.scorer.use(self.model.bundle)
             self.reader = self._reader()
         received = 0
