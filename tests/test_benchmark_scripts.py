@@ -21,6 +21,7 @@ FIGURES = {
     "predictor_throughput.py": r"cpu +lstm +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
     "tanogan_inversion.py": r"best: batches of \d+, [\d.]+ x the loop, [\d.]+ GFLOP/s",
     "serving_throughput.py": r"pca +[\d,]+ rows/s",
+    "stream_throughput.py": r"pca +batches of \d+ +[\d,]+ rows/s",
     "vus_speed.py": r"tsad +VUS-ROC [\d.]+ +VUS-PR [\d.]+ +[\d.]+ s",
     "tman_ablation.py": r"adversarial off .* ROC [\d.]+ PR [\d.]+ F1 [\d.]+",
     "tman_vs_usad.py": r"TMAN \(\w+\) +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
