@@ -38,6 +38,7 @@ from tsad.datasets.swat.files import write_swat_csv
 from tsad.simulators.swat_plant import simulate_swat_plant
 from tsad.streaming.alarms import AlarmOptions
 from tsad.streaming.model import StreamModel
+from tsad.streaming.scoring import Geometry
 from tsad.streaming.service import Stream
 from tsad.streaming.sources import FolderSource
 
@@ -92,8 +93,8 @@ def main() -> None:
                                      "params": ["swat_simulator_preset=tiny"]})
     logging.getLogger("tsad.streaming").setLevel(logging.ERROR)
     plant = simulate_swat_plant(n_normal=1_000, n_attack=args.rows, seed=7)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
         write_swat_csv(plant.attack, tmp / "attack.csv")
         lines = (tmp / "attack.csv").read_text().splitlines(keepends=True)
         uri = train_in_copy(tmp / "project", args.methods, runtime_params_from(args.params))
@@ -114,7 +115,7 @@ def main() -> None:
             alarm_ms = np.array([(t - arrival[min(times.get_loc(pd.Timestamp(e["start"])) + delay,
                                                   len(arrival) - 1)]) * 1e3 for t, e in opens])
             alarm_text = (f"alarm median {np.median(alarm_ms):.1f} ms p99 {np.percentile(alarm_ms, 99):.1f} ms "
-                          f"({len(opens)} alarms)") if len(opens) else "no alarm raised"
+                          f"({len(opens)} alarms)") if opens else "no alarm raised"
             print(f"{method:<6} row by row {one_rate:8,.0f} rows/s  processing median {np.median(processing):.1f} ms "  # noqa: T201
                   f"p99 {np.percentile(processing, 99):.1f} ms  {alarm_text}  decision delay {delay} rows")
             print(f"{method:<6} batches of {args.batch} {batch_rate:8,.0f} rows/s on {len(arrival):,} rows, "  # noqa: T201
@@ -122,8 +123,7 @@ def main() -> None:
 
 
 def model_delay(model: StreamModel) -> int:
-    from tsad.streaming.scoring import Geometry  # noqa: PLC0415 - beside its one use
-
+    """Rows after a row that must arrive before its flag is final."""
     return Geometry.of(model.bundle).lookahead
 
 

@@ -171,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", help="Kedro configuration environment for the stream parameters block")
     args = vars(parser.parse_args(argv))
     env = args.pop("env")
+    # One plain line per message (Kedro's rich handler, set up on import, wraps lines at 80 columns in a pipe).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+                        stream=sys.stderr, force=True)
+    logging.getLogger("kedro").setLevel(logging.WARNING)
     options, tracking = load_options(args, env)
     mlflow.set_tracking_uri(tracking)
     stream = open_stream(options)
