@@ -7,38 +7,15 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import STAGE_PARAMS, entity_frame, stage_outputs, synthetic_series
+from conftest import entity_frame, synthetic_series
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tsad.core.preprocessing import preprocess
-from tsad.pipelines.serving.nodes import bundle_model, bundle_preprocessing, score_features
-from tsad.serving import input_format
+from tsad.pipelines.serving.nodes import score_features
 from tsad.streaming.scoring import Geometry, StreamingError, StreamScorer
 
-
-def _bundle(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
-    """A model bundle fitted as the training pipeline fits one (PCA), and the test rows as a model receives them."""
-    out = stage_outputs(train, test)
-    pre = bundle_preprocessing(input_format(test), out["cleaning_report"], out["scaler"], out["selected_features"],
-                               STAGE_PARAMS["windowing"])
-    return bundle_model(pre, out["detector"], out["threshold"], STAGE_PARAMS["scoring"]), test.drop(columns="label")
-
-
-@pytest.fixture(scope="module")
-def single():
-    bundle, test = _bundle(*split(synthetic_series(1700, seed=1, anomalies=False), 1200))
-    return bundle, test
-
-
-def split(series: pd.DataFrame, at: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows and test rows of one series (same coupling), with two events injected into the test rows."""
-    train, test = series.iloc[:at], series.iloc[at:].copy()
-    test.iloc[100:130, 0] += 2.5
-    test.iloc[300:310, 2] -= 3.0
-    test["label"] = 0
-    test.iloc[np.r_[100:130, 300:310], test.columns.get_loc("label")] = 1
-    return train, test
+from .helpers import model_bundle, split
 
 
 def variant(bundle: dict, *, aggregation="mean", stride=None, persistence=1, downsample=1, band_prune=False) -> dict:
@@ -75,7 +52,7 @@ VARIANTS = [dict(), dict(aggregation="last"), dict(aggregation="max", stride=3),
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
-@settings(deadline=None, max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, max_examples=4, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=6))
 def test_streamed_flags_and_scores_are_the_whole_series(single, options, chunks):
     bundle, frame = single
@@ -118,7 +95,7 @@ def test_the_buffer_stays_bounded(single):
 def test_entities_are_buffered_apart():
     parts = {name: split(synthetic_series(1000, seed=seed, anomalies=False), 600)
              for name, seed in (("a", 1), ("b", 3))}
-    bundle, test = _bundle(entity_frame({k: v[0] for k, v in parts.items()}),
+    bundle, test = model_bundle(entity_frame({k: v[0] for k, v in parts.items()}),
                            entity_frame({k: v[1] for k, v in parts.items()}))
     reference = whole(bundle, test)
     scorer, outs = StreamScorer(bundle), {"a": [], "b": []}

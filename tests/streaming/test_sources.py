@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tsad.streaming.replay import replay
 from tsad.streaming.sources import FolderSource, JsonlSink, parse_mqtt_url, read_jsonl
 
 
@@ -72,3 +73,10 @@ def test_mqtt_addresses():
     assert parse_mqtt_url("mqtt://broker/rows") == ("broker", 1883, "rows")
     with pytest.raises(ValueError, match="mqtt://HOST"):
         parse_mqtt_url("mqtt://127.0.0.1:1883")
+
+
+def test_replay_appends_a_file_into_a_folder_as_a_historian_would(tmp_path):
+    recorded = tmp_path / "plant.csv"
+    recorded.write_text("\ufefftime;a\n1;2,5\n2;3\n\n3;4\n", encoding="utf-8")
+    assert replay(recorded, str(tmp_path / "incoming"), rate=0, batch=2) == 3
+    assert (tmp_path / "incoming" / "plant.csv").read_text() == "time;a\n1;2,5\n2;3\n3;4\n"

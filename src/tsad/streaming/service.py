@@ -42,6 +42,7 @@ class Stream:
         self.reader = self._reader()
         self.alarms = AlarmTracker(alarm)
         self.switches: list[tuple[str, str]] = []
+        self.failed_batches = 0
 
     def _reader(self) -> RowReader:
         reader = RowReader(self.scorer.input_format, self.scorer.known_entities, **self.reader_options)
@@ -50,19 +51,42 @@ class Stream:
         return reader
 
     def step(self) -> int:
-        """Poll once and handle what arrived; the number of rows received."""
-        previous = self.model.version
-        if self.model.reload_if_moved():
-            self.switches.append((previous, self.model.version))
-            self.scorer.use(self.model.bundle)
-            self.reader = self._reader()
+        """Poll once and handle what arrived; the number of rows received.
+
+        Nothing that arrives stops the stream: bad rows are the reader's to log and skip, and a batch that fails
+        anyway (a fault of the stream itself) is logged with its traceback and counted, and the entities it
+        touched start their windows afresh.
+        """
+        self._follow_alias()
         received = 0
         for batch in self.source.poll():
             received += len(batch.rows)
             last = {entity: self.scorer.last_time(entity) for entity in self.scorer.entities}
-            for entity, rows in self.reader.read(batch, last).items():
-                self._emit(self.scorer.add(entity, rows))
+            entity = None
+            try:
+                for entity, rows in self.reader.read(batch, last).items():
+                    self._emit(self.scorer.add(entity, rows))
+            except Exception:  # noqa: BLE001 - a live stream logs a failed batch and goes on
+                self.failed_batches += 1
+                logger.exception("%s: this batch of %d rows failed and is dropped [%d so far]", batch.origin,
+                                 len(batch.rows), self.failed_batches)
+                if entity is not None:
+                    self.scorer.entities.pop(entity, None)
         return received
+
+    def _follow_alias(self) -> None:
+        previous, bundle = self.model.version, self.model.bundle
+        try:
+            if not self.model.reload_if_moved():
+                return
+            self.scorer.use(self.model.bundle)
+        except Exception as error:  # noqa: BLE001 - a model the stream cannot use leaves the current one in place
+            self.model.bundle, self.model.version = bundle, previous
+            logger.error("%s moved to a model this stream cannot use (%s); scoring on with %s", self.model.uri,
+                         error, previous)
+            return
+        self.switches.append((previous, self.model.version))
+        self.reader = self._reader()
 
     def finish(self, flush: bool) -> None:
         """End the stream: with ``flush`` (a finite replay's end) score the rows still waiting for later ones, as
@@ -85,7 +109,7 @@ class Stream:
         return {**self.reader.counts.as_dict(), "bad_messages": getattr(self.source, "bad_messages", 0),
                 "alarms": self.alarms.opened, "suppressed_flags": self.alarms.suppressed,
                 "pending_rows": self.scorer.pending(), "model": self.model.version,
-                "model_switches": len(self.switches)}
+                "model_switches": len(self.switches), "failed_batches": self.failed_batches}
 
     def _emit(self, scored: Scored | None) -> None:
         if scored is None:
