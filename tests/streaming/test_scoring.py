@@ -128,3 +128,11 @@ def test_a_new_model_scores_the_buffered_rows(single):
     outs += [scorer.add("", frame.iloc[100:])] + scorer.flush()
     flags = np.concatenate([o.flags for o in outs if o is not None])
     np.testing.assert_array_equal(flags, reference["flag"].to_numpy().astype(bool))
+
+
+def test_a_series_shorter_than_a_window_is_not_scored_and_said_so(single, caplog):
+    bundle, frame = single
+    scorer = StreamScorer(bundle)
+    assert scorer.add("", frame.iloc[:5]) is None
+    assert scorer.flush() == []
+    assert "last 5 row(s) are fewer than one window (12)" in caplog.text

@@ -16,6 +16,7 @@ Strategies whose flags depend on the whole past or future of the series (``spot`
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from tsad.core.frames import join_entities, split_entities
 from tsad.core.preprocessing import preprocess
 from tsad.core.score_frames import CHANNEL_PREFIX
 from tsad.pipelines.serving.nodes import score_features
+
+logger = logging.getLogger(__name__)
 
 UNSTREAMABLE = {"spot": "its threshold moves with every peak since the start of the series",
                 "dynamic": "its EWMA smoothing and sequence pruning depend on the whole series"}
@@ -186,8 +189,16 @@ class StreamScorer:
 
     def flush(self) -> list[Scored]:
         """Emit every remaining row, as a batch run does at the end of its file (a finite replay's end)."""
-        return [out for scorer in self.entities.values()
-                if (out := scorer.score(self.bundle, self.geometry, final=True)) is not None]
+        out = []
+        for scorer in self.entities.values():
+            scored = scorer.score(self.bundle, self.geometry, final=True)
+            if scored is not None:
+                out.append(scored)
+            elif scorer.rows_seen // self.geometry.downsample - scorer.emitted > 0:
+                logger.warning("entity %r: its last %d row(s) are fewer than one window (%d) and are not scored, as "
+                               "batch scoring refuses a series shorter than a window", scorer.entity or "(single)",
+                               scorer.rows_seen - scorer.start, self.geometry.window)
+        return out
 
     def pending(self) -> int:
         """Rows received but not yet emitted (over all entities)."""
