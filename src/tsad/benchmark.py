@@ -18,6 +18,7 @@ run or node left in the heap.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -41,6 +42,8 @@ from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from tsad.core.comparison import paired_table
+from tsad.core.threshold_study import label, oracle_shares, strategy_f1, study
 from tsad.models import registry
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ logger = logging.getLogger(__name__)
 TRAINING_NODES = ("fit_detector",)
 SCORING_NODES = ("score_val", "score_test")
 _TABLES = {"metrics_by_entity": "model", "random_control_metrics_by_entity": "random_control"}
+_SCORES = ("scores_val", "scores_test")  # the model's, for the threshold study
 _RESOURCE_COLUMNS = ("fit_s", "score_s", "peak_mem_mib", "peak_gpu_mib")
 _MIB = 1024.0 * 1024.0
 
@@ -92,6 +96,7 @@ class RunRecorder:
         self.peak_mib: dict[str, float] = {}
         self.peak_gpu_mib: dict[str, float] = {}
         self.tables: dict[str, pd.DataFrame] = {}
+        self.scores: dict[str, pd.DataFrame] = {}
         self.run_id: str | None = None
         self._started: dict[str, tuple[float, _PeakSampler]] = {}
 
@@ -132,6 +137,8 @@ class RunRecorder:
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         short = dataset_name.rsplit(".", 1)[-1]
+        if short in _SCORES:
+            self.scores[short] = data
         if short in _TABLES:
             self.tables[_TABLES[short]] = data
 
@@ -183,8 +190,10 @@ def _summary_row(table: pd.DataFrame) -> dict[str, float]:
 
 
 def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
-            env: str | None = None) -> dict[str, Any]:
-    """Run ``<method>_<dataset>`` once with ``seed`` through a KedroSession; its metrics and resources."""
+            env: str | None = None, strategies: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Run ``<method>_<dataset>`` once with ``seed`` through a KedroSession; its metrics and resources, and under
+    ``entities`` one record per evaluated entity (the model's metrics, the random control's as method
+    ``random_control``, and the test F1 of each of ``strategies`` fitted on the validation scores)."""
     import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
 
@@ -202,14 +211,30 @@ def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime
                            "wall_s": time.perf_counter() - started, **recorder.resources()}
     row |= {f"model.{k}": v for k, v in _summary_row(recorder.tables.get("model")).items()}
     row |= {f"random_control.{k}": v for k, v in _summary_row(recorder.tables.get("random_control")).items()}
+    row["entities"] = _entity_records(recorder, method, strategies)
     return row
 
 
+def _entity_records(recorder: RunRecorder, method: str, strategies: Sequence[Mapping[str, Any]]) -> list[dict]:
+    records = []
+    for name, recorded_as in (("model", method), ("random_control", "random_control")):
+        table = recorder.tables.get(name)
+        if table is None or table.empty:
+            continue
+        rows = table.drop(index="mean", errors="ignore")
+        if name == "model" and strategies and set(_SCORES) <= set(recorder.scores):
+            study = strategy_f1(recorder.scores["scores_val"], recorder.scores["scores_test"], strategies)
+            rows = rows.join(study.drop(columns="oracle_f1"), how="left")
+        records += [{"method": recorded_as, "entity": str(entity), **values}
+                    for entity, values in rows.select_dtypes("number").to_dict(orient="index").items()]
+    return records
+
+
 def run_isolated(project_path: Path, method: str, dataset: str, seed: int, *, runtime_params: Mapping[str, Any],
-                 env: str | None = None) -> dict[str, Any]:
+                 env: str | None = None, strategies: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """``run_one`` in a fresh Python process (same interpreter, environment and project), for clean memory figures."""
     spec = {"method": method, "dataset": dataset, "seed": int(seed), "runtime_params": dict(runtime_params),
-            "env": env}
+            "env": env, "strategies": [dict(s) for s in strategies]}
     with tempfile.TemporaryDirectory() as folder:
         result = Path(folder) / "row.json"
         command = [sys.executable, "-m", "tsad.benchmark", "--project", str(project_path), "--run-one",
@@ -247,9 +272,14 @@ def _aggregate(values: pd.DataFrame, dataset: str, method: str) -> dict[str, Any
     return row
 
 
-def leaderboard_markdown(board: pd.DataFrame) -> str:
-    """One table per dataset: metrics (rows) by method (columns), as mean ± std over seeds."""
-    lines = ["# Benchmark leaderboard", "",
+def leaderboard_markdown(board: pd.DataFrame, paired: pd.DataFrame | None = None,
+                         shares: pd.DataFrame | None = None, study_result: Mapping[str, Any] | None = None, *,
+                         analysis: Analysis | None = None, header: Sequence[str] = ()) -> str:
+    """One section per dataset: the metrics (rows) by method (columns) as mean ± std over seeds; each method against
+    the dataset's best simple baseline, paired over entities and seeds; the label-free F1 of each threshold strategy
+    as a share of the oracle F1. Then the threshold study."""
+    analysis = analysis or Analysis()
+    lines = ["# Benchmark leaderboard", "", *header,
              "Mean ± standard deviation over seeds. `random_control` is the seeded U(0, 1) score evaluated in every "
              "run with the same threshold strategy: a metric only means something where a method is clearly above "
              "it. `oracle_*` use the test labels to pick the threshold. Times in seconds; memory is the peak "
@@ -266,7 +296,61 @@ def leaderboard_markdown(board: pd.DataFrame) -> str:
                 lines.append(f"| `{metric}` | " + " | ".join(cells) + " |")
         lines.append("| runs | " + " | ".join(str(int(part.loc[(dataset, m), "runs"])) for m in methods) + " |")
         lines.append("")
+        if paired is not None and not paired.empty and dataset in paired.index.get_level_values("dataset"):
+            lines += _paired_lines(paired.loc[dataset], analysis)
+        if shares is not None and not shares.empty and dataset in shares.index.get_level_values("dataset"):
+            lines += _share_lines(shares.loc[dataset])
+    if study_result is not None:
+        lines += _study_lines(study_result)
     return "\n".join(lines)
+
+
+def _paired_lines(paired: pd.DataFrame, analysis: Analysis) -> list[str]:
+    reference = paired["baseline"].iloc[0]
+    baselines = ", ".join(f"`{b}`" for b in analysis.baselines)
+    lines = [f"Against the best simple baseline here, `{reference}` (of {baselines}, by `{analysis.metric}`), "
+             f"paired over (entity, seed): wins / ties / losses "
+             f"(ties within {analysis.tie:g}) and the two-sided Wilcoxon signed-rank p-value; a method is called "
+             f"better or worse only at p < {analysis.alpha:g}.", "",
+             f"| method | `{analysis.metric}` mean ± sd over pairs | pairs | wins / ties / losses | p | verdict |",
+             "|---|---|---|---|---|---|"]
+    for method, row in paired.iterrows():
+        spread = _cell(row["mean"], row["spread"])
+        if row["verdict"] == "reference":
+            lines.append(f"| `{method}` | {spread} | {int(row['units'])} | | | reference |")
+        else:
+            lines.append(f"| `{method}` | {spread} | {int(row['units'])} | {int(row['wins'])} / {int(row['ties'])} / "
+                         f"{int(row['losses'])} | {row['p_value']:.3g} | {row['verdict']} |")
+    return lines + [""]
+
+
+def _share_lines(shares: pd.DataFrame) -> list[str]:
+    strategies = list(shares.columns)
+    lines = ["Label-free F1 (each strategy fitted on the run's validation scores, no labels) as a share of the oracle "
+             "F1 (the best F1 over all thresholds, picked with the test labels); means over pairs.", "",
+             "| method | " + " | ".join(f"`{s}`" for s in strategies) + " |", "|---|" + "---|" * len(strategies)]
+    for method, row in shares.iterrows():
+        lines.append(f"| `{method}` | " + " | ".join("" if not np.isfinite(v) else f"{v:.0%}" for v in row) + " |")
+    return lines + [""]
+
+
+def _study_lines(result: Mapping[str, Any]) -> list[str]:
+    shares = result["shares"]
+    selection = ", ".join(f"`{d}`" for d in shares.index if d not in result["held_out"])
+    lines = ["## Threshold study", "",
+             f"The strategy with the highest share of the oracle F1 on the selection datasets "
+             f"({selection}; mean over their methods) is "
+             f"`{result['chosen']}`; the project's default is `{result['current']}`. On the other datasets:", "",
+             "| dataset | chosen | default | chosen better |", "|---|---|---|---|"]
+    for dataset, row in result["held_out"].items():
+        lines.append(f"| {dataset} | {row['chosen']:.0%} | {row['current']:.0%} | "
+                     f"{'yes' if row['chosen_better'] else 'no'} |")
+    lines += ["", "Share of the oracle F1 per dataset (mean over methods):", "",
+              "| dataset | " + " | ".join(f"`{s}`" for s in shares.columns) + " |",
+              "|---|" + "---|" * len(shares.columns)]
+    for dataset, row in shares.iterrows():
+        lines.append(f"| {dataset} | " + " | ".join("" if not np.isfinite(v) else f"{v:.0%}" for v in row) + " |")
+    return lines + [""]
 
 
 def _cell(mean: float, std: float) -> str:
@@ -277,16 +361,41 @@ def _cell(mean: float, std: float) -> str:
     return text + spread
 
 
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What the grid computes beyond the leaderboard (``benchmark`` parameters; see benchmark.yml).
+
+    Attributes:
+        baselines: The simple baselines; each dataset's best of them (by ``metric``) is every method's reference.
+        metric: The metric of the paired comparison (higher is better).
+        tie: Differences within ``tie`` count as ties.
+        alpha: Level of the paired test.
+        strategies: Threshold strategies fitted on every run's validation scores (the threshold study).
+        select_on: Datasets on which the study picks its strategy; it is checked on the others.
+        current: The label of the project's default strategy (``threshold_study.label``).
+    """
+
+    baselines: tuple[str, ...] = ()
+    metric: str = "pr_auc"
+    tie: float = 0.0
+    alpha: float = 0.05
+    strategies: tuple[dict[str, Any], ...] = ()
+    select_on: tuple[str, ...] = ()
+    current: str | None = None
+
+
 def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str], seeds: Sequence[int], *,
              runtime_params: Mapping[str, Any] | None = None, output_dir: Path | None = None,
-             env: str | None = None, isolate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+             env: str | None = None, isolate: bool = True, analysis: Analysis | None = None,
+             header: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every (method, dataset, seed), each in its own process unless ``isolate`` is False, and write the
-    leaderboard.
+    leaderboard, the per-entity table, the paired comparisons and the threshold study.
 
     Returns:
         The per-run frame and the leaderboard (also written to ``output_dir`` and logged to MLflow).
     """
 
+    analysis = analysis or Analysis()
     missing = [f"{m}_{d}" for d in datasets for m in methods if f"{m}_{d}" not in pipelines]
     if missing:
         raise ValueError(f"no pipeline registered for {missing}; see `kedro registry list`")
@@ -296,16 +405,45 @@ def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str]
             for seed in seeds:
                 logger.info("Benchmark: %s_%s, seed %d", method, dataset, seed)
                 run = run_isolated if isolate else run_one
-                rows.append(run(project_path, method, dataset, seed, runtime_params=runtime_params or {}, env=env))
-    runs = pd.DataFrame(rows)
+                rows.append(run(project_path, method, dataset, seed, runtime_params=runtime_params or {}, env=env,
+                                strategies=analysis.strategies))
+    entities = entity_frame(rows)
+    runs = pd.DataFrame([{k: v for k, v in row.items() if k != "entities"} for row in rows])
     board = leaderboard(runs)
+    paired = paired_table(entities, analysis.metric, analysis.baselines, tie=analysis.tie, alpha=analysis.alpha) \
+        if len(entities) else pd.DataFrame()
+    shares = oracle_shares(entities) if any(c.startswith("f1@") for c in entities.columns) else pd.DataFrame()
     output_dir = Path(output_dir or project_path / "data" / "08_reporting" / "benchmark")
     output_dir.mkdir(parents=True, exist_ok=True)
     runs.to_csv(output_dir / "runs.csv", index=False)
+    entities.to_csv(output_dir / "entities.csv", index=False)
     board.to_csv(output_dir / "leaderboard.csv")
-    (output_dir / "leaderboard.md").write_text(leaderboard_markdown(board) + "\n", encoding="utf-8")
+    paired.to_csv(output_dir / "paired.csv")
+    shares.to_csv(output_dir / "thresholds.csv")
+    text = leaderboard_markdown(board, paired, shares, _study(entities, analysis), analysis=analysis, header=header)
+    (output_dir / "leaderboard.md").write_text(text + "\n", encoding="utf-8")
     _log_to_mlflow(runs, board, output_dir, {"methods": methods, "datasets": datasets, "seeds": seeds})
     return runs, board
+
+
+def entity_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The runs' per-entity records as one frame: dataset, method, seed, entity and the metrics. The random control,
+    recorded in every run, is kept once per (dataset, seed)."""
+    records = [{"dataset": row["dataset"], "seed": row["seed"], **record}
+               for row in rows for record in row.get("entities", [])]
+    if not records:
+        return pd.DataFrame(columns=["dataset", "method", "seed", "entity"])
+    frame = pd.DataFrame(records).drop_duplicates(["dataset", "method", "seed", "entity"])
+    return frame[["dataset", "method", "seed", "entity"] + [c for c in frame.columns
+                                                             if c not in ("dataset", "method", "seed", "entity")]]
+
+
+def _study(entities: pd.DataFrame, analysis: Analysis) -> dict[str, Any] | None:
+    if not analysis.strategies or not analysis.select_on or analysis.current is None:
+        return None
+    if not set(analysis.select_on) & set(entities["dataset"]):
+        return None
+    return study(entities[entities["method"] != "random_control"], analysis.select_on, analysis.current)
 
 
 def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
@@ -350,6 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--env", help="Kedro configuration environment")
     parser.add_argument("--project", type=Path, default=Path.cwd(), help="project root (default: the current folder)")
     parser.add_argument("--in-process", action="store_true", help="run every pipeline in this process")
+    parser.add_argument("--doc", type=Path, help="also write the leaderboard here (docs/leaderboard.md)")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)  # a JSON run spec: the child of run_isolated
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -360,18 +499,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.run_one:
         spec = json.loads(args.run_one)
         row = run_one(project, spec["method"], spec["dataset"], spec["seed"], runtime_params=spec["runtime_params"],
-                      env=spec["env"])
+                      env=spec["env"], strategies=spec["strategies"])
         args.result.write_text(json.dumps(row), encoding="utf-8")
         return 0
     with KedroSession.create(project_path=project, env=args.env) as session:
-        config = dict(session.load_context().params.get("benchmark") or {})
+        params = session.load_context().params
+    config = dict(params.get("benchmark") or {})
     runtime = _merge(dict(config.get("runtime_params") or {}), runtime_params_from(args.params))
     output = args.output or project / str(config.get("output_dir", "data/08_reporting/benchmark"))
-    _, board = run_grid(project, args.methods or config["methods"], args.datasets or config["datasets"],
-                        args.seeds or config["seeds"], runtime_params=runtime, output_dir=output, env=args.env,
-                        isolate=not args.in_process and bool(config.get("isolate", True)))
-    sys.stdout.write(leaderboard_markdown(board) + f"\nWritten to {output}\n")
+    methods, datasets = args.methods or config["methods"], args.datasets or config["datasets"]
+    seeds = args.seeds or config["seeds"]
+    _, board = run_grid(project, methods, datasets, seeds, runtime_params=runtime, output_dir=output, env=args.env,
+                        isolate=not args.in_process and bool(config.get("isolate", True)),
+                        analysis=analysis_of(config, params["experiment_defaults"]["threshold"]),
+                        header=provenance(argv if argv is not None else sys.argv[1:]))
+    if args.doc:
+        args.doc.parent.mkdir(parents=True, exist_ok=True)
+        args.doc.write_text((output / "leaderboard.md").read_text(encoding="utf-8"), encoding="utf-8")
+    sys.stdout.write(f"Leaderboard written to {output / 'leaderboard.md'}" + (f" and {args.doc}" if args.doc else "")
+                     + "\n")
     return 0
+
+
+def analysis_of(config: Mapping[str, Any], default_threshold: Mapping[str, Any]) -> Analysis:
+    """The grid's ``Analysis`` from the ``benchmark`` parameters; the study always includes the project's default
+    threshold strategy (``experiment_defaults.threshold``, its ``persistence`` aside)."""
+    paired = dict(config.get("paired") or {})
+    study_config = dict(config.get("threshold_study") or {})
+    current = {k: v for k, v in default_threshold.items() if k != "persistence"}
+    strategies = [dict(s) for s in study_config.get("strategies") or []]
+    if strategies and label(current) not in {label(s) for s in strategies}:
+        strategies.insert(0, current)
+    return Analysis(baselines=tuple(config.get("baselines") or ()), metric=paired.get("metric", "pr_auc"),
+                    tie=float(paired.get("tie", 0.0)), alpha=float(paired.get("alpha", 0.05)),
+                    strategies=tuple(strategies), select_on=tuple(study_config.get("select_on") or ()),
+                    current=label(current) if strategies else None)
+
+
+def provenance(argv: Sequence[str]) -> list[str]:
+    """Lines saying how the leaderboard was made: the command, the machine, the date and the commit."""
+    import platform  # noqa: PLC0415 - only for the header
+
+    import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return [f"Generated by `python -m tsad.benchmark {' '.join(argv)}` (never edited by hand) on "
+            f"{time.strftime('%Y-%m-%d')}, commit {commit}, on {platform.machine()} with {os.cpu_count()} CPU cores "
+            f"({platform.processor() or platform.platform()}), {device}, torch {torch.__version__}.", ""]
 
 
 if __name__ == "__main__":

@@ -297,3 +297,24 @@ def test_bad_input_is_refused():
         metrics.roc_auc(np.array([0, 1]), np.array([0.0, np.nan]))
     with pytest.raises(ValueError, match="bias"):
         metrics.range_precision_recall(np.array([0, 1]), np.array([1, 1]), bias="sideways")
+
+
+def test_vus_pr_on_a_long_sparse_series_is_tsb_ads_and_reads_low_with_few_thresholds():
+    """Issue 17's puzzle (VUS-PR far below PR-AUC on a long plant series with few short events) is TSB-AD's own
+    behaviour, not a bug: its 250 thresholds sit every n / 250 ranks, and when that step exceeds the anomalous
+    points the high-precision head of the PR curve falls between two thresholds and is lost. More thresholds
+    recover it (``evaluation.vus.n_thresholds``)."""
+    basic_metrics = reference("TSB_AD.evaluation.basic_metrics")
+    rng = np.random.default_rng(5)
+    n = 30_000
+    labels = np.zeros(n, dtype=np.int64)
+    for start in (2_000, 9_000, 15_500, 22_000, 27_300):  # 5 events of 15 points: 0.25 % anomalous
+        labels[start:start + 15] = 1
+    scores = rng.normal(size=n) + 4.0 * labels * rng.random(n)
+    *_, tsb_roc, tsb_pr = basic_metrics.generate_curve(labels, scores, 100, "opt", 250)
+    assert metrics.vus(labels, scores, 100, 250) == pytest.approx((tsb_roc, tsb_pr), abs=1e-12)
+    pr_auc = metrics.pr_auc(labels, scores)
+    coarse, fine = metrics.vus(labels, scores, 0, 250)[1], metrics.vus(labels, scores, 0, n // 2)[1]
+    assert n / 250 > labels.sum()  # the rank step (120) exceeds the anomalous points (75)
+    assert coarse < 0.5 * pr_auc  # the head of the curve is lost (0.090 against 0.256)
+    assert fine == pytest.approx(pr_auc, rel=0.05)  # and found again with thresholds finer than the anomalies
