@@ -136,3 +136,13 @@ def test_a_series_shorter_than_a_window_is_not_scored_and_said_so(single, caplog
     assert scorer.add("", frame.iloc[:5]) is None
     assert scorer.flush() == []
     assert "last 5 row(s) are fewer than one window (12)" in caplog.text
+
+
+def test_a_model_that_reads_other_rows_starts_afresh(single, caplog):
+    bundle, frame = single
+    scorer = StreamScorer(bundle)
+    scorer.add("", frame.iloc[:50])
+    other = copy.deepcopy(bundle)
+    other["preprocessing"]["cleaning"]["downsample"] = 2
+    scorer.use(other)
+    assert scorer.entities == {} and "the new model reads other rows" in caplog.text

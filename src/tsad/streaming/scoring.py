@@ -159,13 +159,19 @@ class StreamScorer:
     def use(self, bundle: dict[str, Any]) -> None:
         """Score with ``bundle`` from now on; the buffered rows stay and are scored by it.
 
-        A model with other channels or another time column cannot read the buffered rows: they are dropped.
+        A model with other channels, another time column or another downsampling cannot read the buffered rows:
+        they are dropped (and logged). One with a longer window scores its first rows from the rows buffered so far.
         """
         geometry = Geometry.of(bundle)
         old = getattr(self, "bundle", None)
-        self.bundle, self.geometry = bundle, geometry
-        if old is not None and _row_format(old) != _row_format(bundle):
+        if old is not None and (_row_format(old), self.geometry.downsample) != (_row_format(bundle),
+                                                                               geometry.downsample):
+            logger.warning("the new model reads other rows (channels, time or downsampling): %d buffered row(s) "
+                           "are dropped and its windows start afresh", sum(len(s.buffer) for s in
+                                                                           self.entities.values()
+                                                                           if s.buffer is not None))
             self.entities.clear()
+        self.bundle, self.geometry = bundle, geometry
         for scorer in self.entities.values():  # re-align the kept rows to the new model's geometry
             scorer._trim(geometry)
 
