@@ -93,3 +93,13 @@ def test_entities_come_from_the_entity_column_or_the_file():
     assert sorted(out) == ["m1", "m2"] and reader.counts.bad == {"unknown entity": 1}
     from_file = RowBatch(pd.DataFrame({"step": [5], "a": [1], "b": [1]}), "m2.csv", "m2", 2)
     assert list(reader.read(from_file, {"m2": 0})) == ["m2"]
+
+
+@pytest.mark.parametrize("unit", ["s", "us", "ns"])
+def test_gaps_against_the_last_buffered_time_in_any_unit(unit):
+    reader = RowReader(FMT, [""])
+    last = pd.Timestamp("2021-01-01 00:00:00").as_unit(unit)
+    for second in (1, 2):
+        out = reader.read(rows({"timestamp": f"2021-01-01 00:00:0{second}", "a": 1, "b": 1}), {"": last})
+        last = out[""].index[-1]
+    assert reader.counts.accepted == 2 and reader.counts.gaps == 0

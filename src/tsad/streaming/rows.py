@@ -210,9 +210,7 @@ class RowReader:
         return keep
 
     def _note_gaps(self, entity: str, index: pd.Index, last: Any, batch: RowBatch) -> None:
-        times = np.asarray(index)
-        if last is not None:
-            times = np.concatenate([[last], times])
+        times = np.asarray(index if last is None else pd.Index([last]).astype(index.dtype).append(index))
         if len(times) < 2:
             return
         steps = np.diff(times)

@@ -191,7 +191,7 @@ def parse_swat_timestamps(text: pd.Series) -> pd.DatetimeIndex:
     ok &= numbers["day"] <= length
     seconds = (np.where(ok, numbers["day"], 1) - 1) * 86_400 + hour * 3_600 + numbers["minute"] * 60 + \
         numbers["second"]
-    stamps = first.astype("datetime64[ns]") + (seconds * 1_000_000_000).astype("timedelta64[ns]")
+    stamps = first.astype("datetime64[us]") + (seconds * 1_000_000).astype("timedelta64[us]")  # pandas' own unit
     stamps[~ok] = np.datetime64("NaT")
     return pd.DatetimeIndex(stamps, name="timestamp")
 
