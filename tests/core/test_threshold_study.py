@@ -58,3 +58,14 @@ def test_the_study_picks_on_one_family_and_checks_on_the_others():
                                   "nab": {"chosen": 0.125, "current": pytest.approx(0.75), "chosen_better": False}}
     with pytest.raises(ValueError, match="none of the selection datasets"):
         study(entities, ["wadi"], current="k_sigma")
+
+
+def test_a_strategy_without_threshold_counts_as_zero_and_the_controls_never_choose():
+    rows = [{"dataset": "smd", "method": "pca", "seed": 0, "entity": e, "oracle_f1": 0.5, "f1@pot": f, "f1@k": 0.2}
+            for e, f in (("e1", 0.5), ("e2", np.nan))]
+    rows += [{"dataset": "smd", "method": "random", "seed": 0, "entity": "e1", "oracle_f1": 0.1, "f1@pot": 0.0,
+              "f1@k": 0.1}]
+    entities = pd.DataFrame(rows)
+    assert oracle_shares(entities).loc[("smd", "pca"), "pot"] == pytest.approx(0.5)  # not 1.0 from e1 alone
+    # pot: 0.5 for pca; k: 0.4 for pca but 1.0 for the random method, which must not tip the choice
+    assert study(entities, ["smd"], current="k")["chosen"] == "pot"
