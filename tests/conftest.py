@@ -3,6 +3,7 @@ Kedro project in a temporary folder for the in-process session tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
@@ -23,6 +25,13 @@ from tsad.pipelines.reporting.pipeline import reporting_template
 from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.training.pipeline import training_template
 from tsad.pipelines.windowing.pipeline import windowing_template
+
+# Property tests must pass on a slow or shared machine: no wall-clock deadline per example, and no health check
+# that fails a test for being slow. Under CI (CI set) the examples are also derandomised: every run draws the same
+# ones, so a failure there is reproducible and the example count is fixed by each test's max_examples.
+settings.register_profile("tsad", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("tsad"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "tsad")
 
 ROOT = Path(__file__).resolve().parents[1]
 # The evaluation parameters users see, which are also their only defaults.
