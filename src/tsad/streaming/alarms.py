@@ -80,25 +80,23 @@ class AlarmTracker:
                 state.since_close += len(scored)
             return []
         events = []
-        evidence = scored.evidence if scored.channel_scored else None
         for i in range(len(scored)):  # rows already scored: bookkeeping only, a handful of comparisons each
             time, score, row = scored.times[i], float(scored.scores[i]), scored.evidence[i]
-            moved = row if evidence is not None else None
             if scored.flags[i]:
-                events += self._flagged(state, scored, time, score, moved=moved, row=row)
+                moved = row if scored.channel_scored else self._departure(state, row)
+                events += self._flagged(state, scored.entity, time, score, moved)
             else:
-                events += self._quiet(state, scored, row)
+                events += self._quiet(state, scored.entity, row)
         return events
 
     def close_all(self, reason: str) -> list[dict[str, Any]]:
         """Close every open alarm (the stream stops), with ``reason``."""
-        return [self._close(state, entity, state.channels, reason)
+        return [self._close(state, entity, reason)
                 for entity, state in self.entities.items() if state.open is not None]
 
-    def _flagged(self, state: _EntityAlarms, scored: Scored, time: Any, score: float, *, moved: np.ndarray | None,
-                 row: np.ndarray) -> list[dict[str, Any]]:
+    def _flagged(self, state: _EntityAlarms, entity: str, time: Any, score: float, departure: np.ndarray
+                 ) -> list[dict[str, Any]]:
         options = self.options
-        departure = moved if moved is not None else self._departure(state, row)
         if state.open is not None:
             alarm = state.open
             alarm.end, alarm.flagged, state.quiet = time, alarm.flagged + 1, 0
@@ -119,10 +117,10 @@ class AlarmTracker:
                             np.max(np.vstack(departures), axis=0))
         state.run, state.quiet = [], 0
         self.opened += 1
-        return [{"event": "open", "entity": scored.entity, "start": _text(times[0]),
+        return [{"event": "open", "entity": entity, "start": _text(times[0]),
                  "score": float(scores[peak]), "flagged_rows": len(times)}]
 
-    def _quiet(self, state: _EntityAlarms, scored: Scored, row: np.ndarray) -> list[dict[str, Any]]:
+    def _quiet(self, state: _EntityAlarms, entity: str, row: np.ndarray) -> list[dict[str, Any]]:
         state.run = []
         if state.open is None:
             state.baseline.append(row)
@@ -131,7 +129,7 @@ class AlarmTracker:
             return []
         state.quiet += 1
         if state.quiet >= self.options.quiet:
-            return [self._close(state, scored.entity, scored.channels, "quiet")]
+            return [self._close(state, entity, "quiet")]
         return []
 
     def _departure(self, state: _EntityAlarms, row: np.ndarray) -> np.ndarray:
@@ -139,13 +137,13 @@ class AlarmTracker:
             return np.zeros_like(row)
         return np.abs(row - np.mean(np.vstack(state.baseline), axis=0))
 
-    def _close(self, state: _EntityAlarms, entity: str, channels: list[str], reason: str) -> dict[str, Any]:
+    def _close(self, state: _EntityAlarms, entity: str, reason: str) -> dict[str, Any]:
         alarm, state.open, state.quiet, state.since_close = state.open, None, 0, 0
         order = np.argsort(-alarm.moved, kind="stable")[: self.options.top_channels]
         return {"event": "close", "entity": entity, "start": _text(alarm.start), "end": _text(alarm.end),
                 "peak_score": alarm.peak_score, "peak_time": _text(alarm.peak_time), "flagged_rows": alarm.flagged,
-                "channels": [{"channel": channels[j], "moved": round(float(alarm.moved[j]), 6)} for j in order
-                             if j < len(channels)],
+                "channels": [{"channel": state.channels[j], "moved": round(float(alarm.moved[j]), 6)}
+                             for j in order if j < len(state.channels)],
                 "closed_by": reason}
 
 

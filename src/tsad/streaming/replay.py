@@ -14,9 +14,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from tsad.streaming.sources import parse_mqtt_url
-
-_SEPARATORS = (",", ";", "\t")
+from tsad.streaming.sources import parse_mqtt_url, read_header
 
 
 def replay(path: str | Path, target: str, rate: float, batch: int = 1) -> int:
@@ -58,8 +56,7 @@ def _to_folder(file: Path, header: str):
 
 def _to_mqtt(url: str, header: str):
     host, port, topic = parse_mqtt_url(url)
-    separator = max(_SEPARATORS, key=header.count)
-    names = [name.strip() for name in next(csv.reader([header], delimiter=separator))]
+    separator, names = read_header(header)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="tsad-replay")
     client.connect(host, port)
     client.loop_start()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core.frames import SINGLE
+from tsad.core.frames import SINGLE, entity_label
 from tsad.serving import _parse_text_times
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,8 @@ class RowReader:
             held = int((np.isnan(values[index]) & ~np.isnan(filled)).sum())
             if held:
                 self.counts.held_values += held
-                logger.warning("entity %r: held %d bad channel value(s) at their last good value (bad_rows: hold)",
-                               entity or "(single)", held)
+                logger.warning("%s: held %d bad channel value(s) at their last good value (bad_rows: hold)",
+                               entity_label(entity, "stream"), held)
             values[index] = filled
             complete = index[~np.isnan(filled).any(axis=1)]
             if len(complete):
@@ -198,15 +198,15 @@ class RowReader:
     def _in_order(self, times: pd.Index, last: Any, batch: RowBatch, rows: np.ndarray) -> np.ndarray:
         """Rows whose time is after every earlier row's of the entity (the others are logged and skipped)."""
         values = np.asarray(times)
-        # A skipped row is never above the running maximum, so the maximum over all earlier rows is the kept ones'.
-        before = np.maximum.accumulate(values)[:-1]
-        if last is not None:
-            before = np.maximum(before, np.asarray(last, dtype=values.dtype)) if len(before) else before
-            before = np.concatenate([np.asarray([last], dtype=values.dtype), before])
-        keep = np.concatenate([[True], values[1:] > before]) if last is None else values > before
+        # The latest time before each row (a skipped row is never above it, so it is the kept rows' latest too);
+        # without a last time the first row has none and stands against itself.
+        first = values[:1] if last is None else np.asarray([last], dtype=values.dtype)
+        latest = np.maximum.accumulate(np.concatenate([first, values]))[:-1]
+        keep = values > latest
+        if last is None:
+            keep[:1] = True
         for i in np.flatnonzero(~keep):
-            latest = pd.Index(before)[i - (last is None)]
-            self._bad(batch, rows[i], "out of order", f"time {times[i]} is not after {latest}")
+            self._bad(batch, rows[i], "out of order", f"time {times[i]} is not after {pd.Index(latest)[i]}")
         return keep
 
     def _note_gaps(self, entity: str, index: pd.Index, last: Any, batch: RowBatch) -> None:
@@ -219,6 +219,6 @@ class RowReader:
             usual = self._steps[entity] = np.median(steps)
         for k in np.flatnonzero(steps > self.gap_factor * usual):
             self.counts.gaps += 1
-            logger.warning("%s: entity %r has a gap of %s after %s; windows run across it, as in batch scoring",
-                           batch.origin, entity or "(single)", pd.Timedelta(steps[k]) if
+            logger.warning("%s: %s has a gap of %s after %s; windows run across it, as in batch scoring",
+                           batch.origin, entity_label(entity, "the series"), pd.Timedelta(steps[k]) if
                            np.issubdtype(steps.dtype, np.timedelta64) else steps[k], pd.Index(times)[k])

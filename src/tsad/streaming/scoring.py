@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core.frames import join_entities, split_entities
+from tsad.core.frames import entity_label, join_entities, split_entities
 from tsad.core.preprocessing import preprocess
 from tsad.core.score_frames import CHANNEL_PREFIX
 from tsad.pipelines.serving.nodes import score_features
@@ -121,9 +121,8 @@ class EntityScorer:
         first_buffered = self.start // d
         if last < self.emitted or processed - first_buffered < geometry.window:
             return None
-        frame = join_entities({self.entity: self.buffer}) if self.entity else self.buffer
-        features = preprocess(frame, bundle["preprocessing"], f"stream (entity {self.entity!r})" if self.entity
-                              else "stream")
+        features = preprocess(join_entities({self.entity: self.buffer}), bundle["preprocessing"],
+                              entity_label(self.entity, "stream"))
         scores = score_features(features, bundle)
         features, scores = split_entities(features)[self.entity], split_entities(scores)[self.entity]
         take = slice(self.emitted - first_buffered, last - first_buffered + 1)
@@ -201,8 +200,8 @@ class StreamScorer:
             if scored is not None:
                 out.append(scored)
             elif scorer.rows_seen // self.geometry.downsample - scorer.emitted > 0:
-                logger.warning("entity %r: its last %d row(s) are fewer than one window (%d) and are not scored, as "
-                               "batch scoring refuses a series shorter than a window", scorer.entity or "(single)",
+                logger.warning("%s: its last %d row(s) are fewer than one window (%d) and are not scored, as batch "
+                               "scoring refuses a series shorter than a window", entity_label(scorer.entity, "stream"),
                                scorer.rows_seen - scorer.start, self.geometry.window)
         return out
 

@@ -24,7 +24,7 @@ import numpy as np
 from tsad.config import LOADER_ARGS, TsadConfigLoader
 from tsad.streaming.alarms import AlarmOptions, AlarmTracker
 from tsad.streaming.model import StreamModel
-from tsad.streaming.rows import RowReader
+from tsad.streaming.rows import RowCounts, RowReader
 from tsad.streaming.scoring import Scored, StreamScorer
 from tsad.streaming.sources import JsonlSink, open_sink, open_source
 
@@ -39,15 +39,15 @@ class Stream:
         self.alarm_sinks, self.score_sinks = list(alarm_sinks), list(score_sinks)
         self.scorer = StreamScorer(model.bundle)
         self.reader_options = {"policy": bad_rows, "ignore_columns": list(ignore_columns), "gap_factor": gap_factor}
-        self.reader = self._reader()
+        self.reader = self._reader(RowCounts())
         self.alarms = AlarmTracker(alarm)
         self.switches: list[tuple[str, str]] = []
         self.failed_batches = 0
 
-    def _reader(self) -> RowReader:
+    def _reader(self, counts: RowCounts) -> RowReader:
+        """A reader for the current model's rows, counting on in ``counts`` (they run on across model switches)."""
         reader = RowReader(self.scorer.input_format, self.scorer.known_entities, **self.reader_options)
-        if hasattr(self, "reader"):
-            reader.counts = self.reader.counts  # counts run on across model switches
+        reader.counts = counts
         return reader
 
     def step(self) -> int:
@@ -86,7 +86,7 @@ class Stream:
                          error, previous)
             return
         self.switches.append((previous, self.model.version))
-        self.reader = self._reader()
+        self.reader = self._reader(self.reader.counts)
 
     def finish(self, flush: bool) -> None:
         """End the stream: with ``flush`` (a finite replay's end) score the rows still waiting for later ones, as

@@ -36,6 +36,12 @@ logger = logging.getLogger(__name__)
 _SEPARATORS = (",", ";", "\t")
 
 
+def read_header(line: str) -> tuple[str, list[str]]:
+    """A CSV header line's separator (the most frequent of ``,``, ``;`` and tab) and its stripped column names."""
+    separator = max(_SEPARATORS, key=line.count)
+    return separator, [name.strip() for name in next(csv.reader([line], delimiter=separator))]
+
+
 class FolderSource:
     """New rows in a folder's CSV files (appended lines) and Parquet files (new files)."""
 
@@ -90,8 +96,7 @@ class FolderSource:
                 logger.warning("%s: no header line with the time column %r yet in lines %d-%d; waiting",
                                path, self.time_column, first_line, state["line"] - 1)
                 return None
-            state["sep"] = max(_SEPARATORS, key=lines[header_at].count)
-            state["header"] = [name.strip() for name in next(csv.reader([lines[header_at]], delimiter=state["sep"]))]
+            state["sep"], state["header"] = read_header(lines[header_at])
             lines, first_line = lines[header_at + 1:], first_line + header_at + 1
         header = state["header"]
         cells = list(csv.reader(lines, delimiter=state["sep"]))
