@@ -330,9 +330,7 @@ def _share_lines(shares: pd.DataFrame) -> list[str]:
              "F1 (the best F1 over all thresholds, picked with the test labels); means over pairs, a strategy that "
              "finds no threshold counting as F1 0. `random` shows what a rule gets on noise.", "",
              "| method | " + " | ".join(f"`{s}`" for s in strategies) + " |", "|---|" + "---|" * len(strategies)]
-    for method, row in shares.iterrows():
-        lines.append(f"| `{method}` | " + " | ".join("" if not np.isfinite(v) else f"{v:.0%}" for v in row) + " |")
-    return lines + [""]
+    return lines + _percent_rows(shares, "`{}`") + [""]
 
 
 def _study_lines(result: Mapping[str, Any]) -> list[str]:
@@ -350,9 +348,13 @@ def _study_lines(result: Mapping[str, Any]) -> list[str]:
               "Share of the oracle F1 per dataset (mean over methods, the random controls left out):", "",
               "| dataset | " + " | ".join(f"`{s}`" for s in shares.columns) + " |",
               "|---|" + "---|" * len(shares.columns)]
-    for dataset, row in shares.iterrows():
-        lines.append(f"| {dataset} | " + " | ".join("" if not np.isfinite(v) else f"{v:.0%}" for v in row) + " |")
-    return lines + [""]
+    return lines + _percent_rows(shares, "{}") + [""]
+
+
+def _percent_rows(shares: pd.DataFrame, name: str) -> list[str]:
+    """One table row per row of ``shares``, named by ``name`` (a format), its values as percentages."""
+    return [f"| {name.format(index)} | " + " | ".join("" if not np.isfinite(v) else f"{v:.0%}" for v in row) + " |"
+            for index, row in shares.iterrows()]
 
 
 def _cell(mean: float, std: float) -> str:
@@ -554,15 +556,14 @@ def render(grids: Sequence[Path], output: Path, analysis: Analysis, argv: Sequen
 def analysis_of(config: Mapping[str, Any], default_threshold: Mapping[str, Any]) -> Analysis:
     """The grid's ``Analysis`` from the ``benchmark`` parameters; the study always includes the project's default
     threshold strategy (``experiment_defaults.threshold``, its ``persistence`` aside)."""
-    paired = dict(config.get("paired") or {})
+    paired = {k: v for k, v in (config.get("paired") or {}).items() if k in ("metric", "tie", "alpha")}
     study_config = dict(config.get("threshold_study") or {})
     current = {k: v for k, v in default_threshold.items() if k != "persistence"}
     strategies = [dict(s) for s in study_config.get("strategies") or []]
     if strategies and label(current) not in {label(s) for s in strategies}:
         strategies.insert(0, current)
-    return Analysis(baselines=tuple(config.get("baselines") or ()), metric=paired.get("metric", "pr_auc"),
-                    tie=float(paired.get("tie", 0.0)), alpha=float(paired.get("alpha", 0.05)),
-                    strategies=tuple(strategies), select_on=tuple(study_config.get("select_on") or ()),
+    return Analysis(baselines=tuple(config.get("baselines") or ()), **paired, strategies=tuple(strategies),
+                    select_on=tuple(study_config.get("select_on") or ()),
                     current=label(current) if strategies else None)
 
 
