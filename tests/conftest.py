@@ -18,6 +18,9 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from tsad.core.metrics import roc_auc
+from tsad.core.windows import WindowedSeries
+from tsad.models import registry
 from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template
@@ -82,6 +85,18 @@ def score_frame(n: int = 3000, seed: int = 0, signal: float = 2.0, labelled: boo
 def entity_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One multi-entity frame, ``(entity, step)`` index, from a frame per entity."""
     return pd.concat({k: f.reset_index(drop=True).rename_axis("step") for k, f in frames.items()}, names=["entity"])
+
+
+def roc_auc_beside_random_control(params: dict, train_frame: pd.DataFrame, test_frame: pd.DataFrame
+                                  ) -> tuple[float, float]:
+    """Window ROC-AUC (windows of 16) of the detector ``params`` build, fitted on ``train_frame``, and of the
+    random control (seed 3) on the same labelled test windows."""
+    train = WindowedSeries.from_frame(train_frame.drop(columns="label"), 16)
+    test = WindowedSeries.from_frame(test_frame, 16)
+    detector = registry.build(params).fit(train.windows)
+    control = registry.build({"method": "random", "seed": 3}).fit(train.windows)
+    return (roc_auc(test.window_labels, detector.decision_function(test.windows)),
+            roc_auc(test.window_labels, control.decision_function(test.windows)))
 
 
 @pytest.fixture

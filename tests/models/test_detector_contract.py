@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from conftest import roc_auc_beside_random_control
 
-from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
 
@@ -46,13 +46,9 @@ def test_unknown_method_and_parameter():
         registry.build({"method": "pca", "n_componets": 3})
 
 
-def test_pca_beats_the_random_control_on_injected_anomalies(windows):
-    train, test = windows
-    labels = test.window_labels
-    pca = registry.build({"method": "pca", "n_components": 0.95, "device": "cpu"}).fit(train.windows)
-    rand = registry.build({"method": "random", "seed": 3}).fit(train.windows)
-    pca_auc = roc_auc(labels, pca.decision_function(test.windows))
-    rand_auc = roc_auc(labels, rand.decision_function(test.windows))
+def test_pca_beats_the_random_control_on_injected_anomalies(train_frame, test_frame):
+    pca_auc, rand_auc = roc_auc_beside_random_control({"method": "pca", "n_components": 0.95, "device": "cpu"},
+                                                      train_frame, test_frame)
     assert pca_auc > 0.8 and pca_auc > rand_auc + 0.25
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import roc_auc_beside_random_control
 from sklearn.ensemble import IsolationForest
 
-from tsad.core.metrics import roc_auc
-from tsad.core.windows import WindowedSeries
-from tsad.models import registry
 from tsad.models.iforest import IforestConfig, IforestDetector, average_path_length, node_depths
 
 
@@ -31,10 +29,6 @@ def test_path_lengths():
 
 
 def test_iforest_beats_the_random_control_on_injected_anomalies(train_frame, test_frame):
-    train, test = (WindowedSeries.from_frame(train_frame.drop(columns="label"), 16),
-                   WindowedSeries.from_frame(test_frame, 16))
-    labels = test.window_labels
-    forest = registry.build({"method": "iforest", "device": "cpu"}).fit(train.windows)
-    control = registry.build({"method": "random", "seed": 3}).fit(train.windows)
-    forest_auc = roc_auc(labels, forest.decision_function(test.windows))
-    assert forest_auc > roc_auc(labels, control.decision_function(test.windows)) + 0.15
+    forest_auc, control_auc = roc_auc_beside_random_control({"method": "iforest", "device": "cpu"}, train_frame,
+                                                            test_frame)
+    assert forest_auc > control_auc + 0.15

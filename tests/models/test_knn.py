@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import roc_auc_beside_random_control
 
-from tsad.core.metrics import roc_auc
-from tsad.core.windows import WindowedSeries
-from tsad.models import registry
 from tsad.models.knn import KnnConfig, KnnDetector, evenly_spaced
 
 
@@ -38,13 +36,8 @@ def test_fit_windows_bounds_the_neighbours_kept():
 
 
 def test_knn_beats_the_random_control_on_injected_anomalies(train_frame, test_frame):
-    train, test = (WindowedSeries.from_frame(train_frame.drop(columns="label"), 16),
-                   WindowedSeries.from_frame(test_frame, 16))
-    labels = test.window_labels
-    knn = registry.build({"method": "knn", "device": "cpu"}).fit(train.windows)
-    control = registry.build({"method": "random", "seed": 3}).fit(train.windows)
-    knn_auc = roc_auc(labels, knn.decision_function(test.windows))
-    assert knn_auc > 0.8 and knn_auc > roc_auc(labels, control.decision_function(test.windows)) + 0.25
+    knn_auc, control_auc = roc_auc_beside_random_control({"method": "knn", "device": "cpu"}, train_frame, test_frame)
+    assert knn_auc > 0.8 and knn_auc > control_auc + 0.25
 
 
 def test_k_is_checked():
