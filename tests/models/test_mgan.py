@@ -10,7 +10,7 @@ from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
 from tsad.models.mgan import CosineCritic, CosineGenerator, MganDetector, conv_layout
-from tsad.models.training import CHECKPOINT_FILE, TrainingDivergedError
+from tsad.models.training import TrainingDivergedError, checkpoint_files
 
 
 @pytest.mark.parametrize(("channels", "flat", "sizes"), [
@@ -103,7 +103,7 @@ def test_an_interrupted_run_resumes_with_the_same_result(coupling_windows, tmp_p
     whole = registry.build(options | {"checkpoint_dir": str(tmp_path / "a")}).fit(fit, val)
     interrupted = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")})
     interrupt_training(monkeypatch, MganDetector, lambda: interrupted.fit(fit, val), epoch=2)
-    assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["epoch"] == 2
+    assert torch.load(checkpoint_files(tmp_path / "b")[0], weights_only=True)["epoch"] == 2
     resumed = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")}).fit(fit, val)
     np.testing.assert_array_equal(resumed.decision_function(test.windows), whole.decision_function(test.windows))
 

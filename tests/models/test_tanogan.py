@@ -12,7 +12,7 @@ from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
 from tsad.models.tanogan import TanoganDetector, latent_sequences
-from tsad.models.training import CHECKPOINT_FILE
+from tsad.models.training import checkpoint_files
 
 WINDOW = 16
 
@@ -136,7 +136,7 @@ def test_interrupted_training_resumes_with_the_same_result(data, tmp_path, monke
     uninterrupted = registry.build(options | {"checkpoint_dir": str(tmp_path / "a")}).fit(fit, val)
     interrupted = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")})
     interrupt_training(monkeypatch, TanoganDetector, lambda: interrupted.fit(fit, val))
-    assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["epoch"] == 2
+    assert torch.load(checkpoint_files(tmp_path / "b")[0], weights_only=True)["epoch"] == 2
     resumed = registry.build(options | {"checkpoint_dir": str(tmp_path / "b")}).fit(fit, val)
     assert resumed.history_ == uninterrupted.history_
     np.testing.assert_array_equal(resumed.decision_function(windows), uninterrupted.decision_function(windows))

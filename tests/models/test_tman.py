@@ -1,5 +1,7 @@
 """TMAN and the shared training loop: detection, determinism, checkpoints, resume, divergence."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
 from tsad.models.tman import TmanDetector
-from tsad.models.training import CHECKPOINT_FILE, TrainingDivergedError
+from tsad.models.training import PREVIOUS_CHECKPOINT_FILE, TrainingDivergedError, checkpoint_files
 
 
 def scaled_windows(train_frame, test_frame, window=16):
@@ -60,7 +62,7 @@ def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_result(train_fr
 
     interrupted = registry.build(config(checkpoint_dir=str(tmp_path / "b")))
     interrupt_training(monkeypatch, TmanDetector, lambda: interrupted.fit(fit, val))
-    saved = torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)
+    saved = torch.load(checkpoint_files(tmp_path / "b")[0], weights_only=True)
     assert saved["epoch"] == 2 and not saved["finished"]
 
     def record(self, batch, weights, epoch):
@@ -73,15 +75,44 @@ def test_interrupted_run_resumes_at_the_next_epoch_with_the_same_result(train_fr
     assert resumed.history_ == uninterrupted.history_
     np.testing.assert_array_equal(resumed.decision_function(test.windows),
                                   uninterrupted.decision_function(test.windows))
-    assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["finished"]
+    assert torch.load(checkpoint_files(tmp_path / "b")[0], weights_only=True)["finished"]
 
 
-def test_a_finished_or_foreign_checkpoint_is_not_resumed(train_frame, test_frame, tmp_path):
-    fit, val, _ = scaled_windows(train_frame, test_frame)
+def test_a_foreign_checkpoint_is_not_resumed_and_a_finished_one_gives_its_model(train_frame, test_frame, tmp_path,
+                                                                                  monkeypatch):
+    fit, val, test = scaled_windows(train_frame, test_frame)
     folder = str(tmp_path / "c")
-    registry.build(config(epochs=2, checkpoint_dir=folder)).fit(fit, val)
-    again = registry.build(config(epochs=2, checkpoint_dir=folder, hidden_size=8)).fit(fit, val)
-    assert len(again.history_["val_loss"]) == 2  # trained from scratch: other configuration
+    first = registry.build(config(epochs=2, checkpoint_dir=folder)).fit(fit, val)
+    other = registry.build(config(epochs=2, checkpoint_dir=folder, hidden_size=8)).fit(fit, val)
+    longer = registry.build(config(epochs=3, checkpoint_dir=folder)).fit(fit, val)
+    assert len(other.history_["val_loss"]) == 2 and len(longer.history_["val_loss"]) == 3  # from scratch
+    assert len(checkpoint_files(folder)) == 3  # one folder per configuration: none resumes another's
+
+    def must_not_train(self, batch, weights, epoch):
+        raise AssertionError("a finished training was run again")
+
+    monkeypatch.setattr(TmanDetector, "_train_step", must_not_train)
+    again = registry.build(config(epochs=2, checkpoint_dir=folder)).fit(fit, val)
+    assert again.history_ == first.history_
+    np.testing.assert_array_equal(again.decision_function(test.windows), first.decision_function(test.windows))
+
+
+def test_a_damaged_last_checkpoint_is_refused_and_the_previous_one_resumed(train_frame, test_frame, tmp_path,
+                                                                          monkeypatch, caplog):
+    fit, val, test = scaled_windows(train_frame, test_frame)
+    uninterrupted = registry.build(config(checkpoint_dir=str(tmp_path / "a"))).fit(fit, val)
+    interrupted = registry.build(config(checkpoint_dir=str(tmp_path / "b")))
+    interrupt_training(monkeypatch, TmanDetector, lambda: interrupted.fit(fit, val))
+    last = checkpoint_files(tmp_path / "b")[0]
+    assert torch.load(last.with_name(PREVIOUS_CHECKPOINT_FILE), weights_only=True)["epoch"] == 1
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # cut short on disk
+    with caplog.at_level(logging.INFO, logger="tsad.models.training"):
+        resumed = registry.build(config(checkpoint_dir=str(tmp_path / "b"))).fit(fit, val)
+    assert f"refusing the damaged checkpoint {last}" in caplog.text
+    assert "resuming after epoch 1 from" in caplog.text and "previous.pt" in caplog.text
+    assert resumed.history_ == uninterrupted.history_
+    np.testing.assert_array_equal(resumed.decision_function(test.windows),
+                                  uninterrupted.decision_function(test.windows))
 
 
 def test_diverging_loss_stops_naming_the_epoch_and_keeps_the_last_good_checkpoint(train_frame, test_frame, tmp_path,
@@ -96,7 +127,7 @@ def test_diverging_loss_stops_naming_the_epoch_and_keeps_the_last_good_checkpoin
     monkeypatch.setattr(TmanDetector, "_train_step", diverge_in_epoch_2)
     with pytest.raises(TrainingDivergedError, match=r"became nan in epoch 2 .*last good checkpoint is"):
         registry.build(config(checkpoint_dir=str(tmp_path))).fit(fit, val)
-    saved = torch.load(tmp_path / CHECKPOINT_FILE, weights_only=True)
+    saved = torch.load(checkpoint_files(tmp_path)[0], weights_only=True)
     assert saved["epoch"] == 1 and all(np.isfinite(v).all() for v in saved["history"].values())
 
 

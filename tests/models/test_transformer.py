@@ -8,7 +8,7 @@ from conftest import interrupt_training, synthetic_series
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
-from tsad.models.training import CHECKPOINT_FILE
+from tsad.models.training import checkpoint_files
 from tsad.models.transformer import TransformerDetector, sinusoidal_positions
 
 WINDOW = 16
@@ -111,7 +111,7 @@ def test_resume_with_augmentation_and_learning_rate_steps_gives_the_uninterrupte
     assert whole.optimizers_["adam"].param_groups[0]["lr"] == pytest.approx(0.002 * 0.1)  # stepped at epoch 1
     interrupted = registry.build(config(checkpoint_dir=str(tmp_path / "b"), **options))
     interrupt_training(monkeypatch, TransformerDetector, lambda: interrupted.fit(fit[:300], val))
-    assert torch.load(tmp_path / "b" / CHECKPOINT_FILE, weights_only=True)["epoch"] == 2
+    assert torch.load(checkpoint_files(tmp_path / "b")[0], weights_only=True)["epoch"] == 2
     resumed = registry.build(config(checkpoint_dir=str(tmp_path / "b"), **options)).fit(fit[:300], val)
     assert resumed.history_ == whole.history_
     np.testing.assert_array_equal(resumed.channel_scores(test.windows[:200]), whole.channel_scores(test.windows[:200]))

@@ -5,6 +5,11 @@ normal windows after each epoch, stops early when it stops improving, keeps the 
 checkpoint after every epoch and resumes from the last one after an interruption. Randomness is drawn from
 generators seeded by ``(seed, epoch)``, so a resumed run gives exactly the result of an uninterrupted one.
 
+Checkpoints of one training (same configuration, same data) live in their own folder,
+``<checkpoint_dir>/<fingerprint>/``, so no other training resumes from them. Each is written to a temporary file
+and renamed, and the one before it is kept as ``previous.pt``: a kill at any moment leaves a whole checkpoint,
+and a damaged ``last.pt`` is refused (logged) in favour of ``previous.pt``.
+
 Subclasses fill four hooks: ``_build`` (modules), ``_configure_optimizers``, ``_train_step`` (one batch,
 optimizer steps included; GANs and adversarial pairs run their several updates there) and
 ``_validation_loss`` (per-window loss used for early stopping), plus ``_score_batch`` for scoring.
@@ -18,6 +23,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +39,9 @@ from tsad.models.base import Detector, DetectorConfig
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "last.pt"
+PREVIOUS_CHECKPOINT_FILE = "previous.pt"
 # Config fields that do not change what is learnt, so a checkpoint stays valid when they change.
-_NOT_FINGERPRINTED = {"checkpoint_dir", "resume", "progress", "device", "score_batch_size", "epochs"}
+_NOT_FINGERPRINTED = {"checkpoint_dir", "resume", "progress", "device", "score_batch_size"}
 
 
 class TrainingDivergedError(RuntimeError):
@@ -53,8 +60,9 @@ class NeuralConfig(DetectorConfig):
             0 never stops early. Without validation windows, the training loss is watched instead.
         min_delta: Smallest decrease of the validation loss that counts as an improvement.
         restore_best: End with the weights of the epoch with the best validation loss (else the last).
-        checkpoint_dir: Folder for the per-epoch checkpoint (``last.pt``); None writes none.
-        resume: Continue from an unfinished checkpoint made with the same configuration and data.
+        checkpoint_dir: Folder for the per-epoch checkpoints (``<fingerprint>/last.pt``); None writes none.
+        resume: Continue from the checkpoint made with the same configuration and data (a finished one gives
+            its model without training again).
         progress: Show a progress bar over epochs (on a terminal only).
     """
 
@@ -103,9 +111,9 @@ class NeuralDetector(Detector):
         self.modules_ = {name: module.to(self.device_) for name, module in self._build().items()}
         self.optimizers_ = self._configure_optimizers()
         fingerprint = self._fingerprint(windows_train, windows_val)
-        path = Path(config.checkpoint_dir) / CHECKPOINT_FILE if config.checkpoint_dir else None
+        path = Path(config.checkpoint_dir) / fingerprint[:16] / CHECKPOINT_FILE if config.checkpoint_dir else None
         progress = _Progress(self._resume(path, fingerprint) if path else _Progress.fresh())
-        epochs = range(progress.epoch, config.epochs)
+        epochs = range(progress.epoch, progress.epoch if progress.finished else config.epochs)
         bar = tqdm(epochs, desc=f"{self.method} epochs", total=config.epochs, initial=progress.epoch,
                    disable=not (config.progress and sys.stderr.isatty()), leave=False)
         for epoch in bar:
@@ -199,17 +207,33 @@ class NeuralDetector(Detector):
         return hashlib.sha256(json.dumps(probe, sort_keys=True, default=str).encode()).hexdigest()
 
     def _resume(self, path: Path, fingerprint: str) -> dict[str, Any]:
-        if not (self.config.resume and path.exists()):
+        saved = self._load_checkpoint(path) if self.config.resume else None
+        if saved is None:
             return _Progress.fresh()
-        saved = torch.load(path, map_location=self.device_, weights_only=True)
-        if saved.get("fingerprint") != fingerprint or saved.get("finished", True):
+        if saved.get("fingerprint") != fingerprint:  # a hash collision on the folder's 16 hex digits, in practice
             return _Progress.fresh()
         for name, module in self.modules_.items():
             module.load_state_dict(saved["modules"][name])
         for name, optimizer in self.optimizers_.items():
             optimizer.load_state_dict(saved["optimizers"][name])
-        logger.info("%s: resuming from %s after epoch %d", self.method, path, saved["epoch"])
+        state = "finished training" if saved["finished"] else f"resuming after epoch {saved['epoch']}"
+        logger.info("%s: %s from %s", self.method, state, path.parent / saved["file"])
         return saved
+
+    def _load_checkpoint(self, path: Path) -> dict[str, Any] | None:
+        """``last.pt``, else ``previous.pt`` when the last one is missing or damaged (a kill between the renames,
+        a full disk, a copy cut short); None when neither is usable."""
+        for candidate in (path, path.with_name(PREVIOUS_CHECKPOINT_FILE)):
+            if not candidate.exists():
+                continue
+            try:
+                saved = torch.load(candidate, map_location=self.device_, weights_only=True)
+                _Progress(saved)  # every field a resume needs
+                return saved | {"file": candidate.name}
+            except Exception as error:  # noqa: BLE001 - any unreadable file is refused, whatever broke it
+                logger.warning("%s: refusing the damaged checkpoint %s (%s: %s); trying the one before it",
+                               self.method, candidate, type(error).__name__, str(error).splitlines()[0][:200])
+        return None
 
     def _save_checkpoint(self, path: Path, fingerprint: str, progress: _Progress) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +244,11 @@ class NeuralDetector(Detector):
         }
         tmp = path.with_name(f".tmp.{path.name}")
         torch.save(checkpoint, tmp)
-        tmp.replace(path)  # the previous checkpoint stays whole until the new one is complete
+        with open(tmp, "rb") as handle:  # on disk before the rename makes it the last checkpoint
+            os.fsync(handle.fileno())
+        if path.exists():
+            path.replace(path.with_name(PREVIOUS_CHECKPOINT_FILE))
+        tmp.replace(path)  # a kill between the two renames leaves previous.pt, which _load_checkpoint takes
 
 
 @dataclasses.dataclass
@@ -259,6 +287,11 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 def _batches(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(order), size):
         yield order[start:start + size]
+
+
+def checkpoint_files(checkpoint_dir: str | Path) -> list[Path]:
+    """The ``last.pt`` of every training under ``checkpoint_dir``, newest first."""
+    return sorted(Path(checkpoint_dir).glob(f"*/{CHECKPOINT_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 def _data_probe(windows: np.ndarray) -> list:
