@@ -175,6 +175,13 @@ class KeptDataset(MemoryDataset):
         return None
 
 
+def latest_version(path: Path) -> Path:
+    """The newest version's file of a versioned dataset at ``path`` (``<path>/<version>/<name>``)."""
+    versions = sorted(path.glob(f"*/{path.name}"))
+    assert versions, f"no version of {path}"
+    return versions[-1]
+
+
 def stage_outputs(raw_train: pd.DataFrame, raw_test: pd.DataFrame, params: dict = STAGE_PARAMS) -> dict:
     """Every dataset of the stage templates (cleaning to reporting) run on two typed frames, by name; ``params``
     maps each stage's parameter group (``cleaning``, ``windowing``, ``model`` ...) to its dict."""

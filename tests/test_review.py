@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
-from conftest import declare_plugin_method, set_model_options
+from conftest import declare_plugin_method, latest_version, set_model_options
 from kedro.framework.session import KedroSession
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def run(project: Path, pipeline: str, **params) -> None:
 
 
 def latest_report(project: Path) -> str:
-    return (project / "data/08_reporting/swat/promotion/report.md").read_text()
+    return latest_version(project / "data/08_reporting/swat/promotion/report.md").read_text()
 
 
 def aliases(client: mlflow.MlflowClient, name: str) -> dict[str, str]:
@@ -106,7 +106,7 @@ def test_cards_challengers_promotion_refusal_and_rollback(project, tmp_path, mon
     report = latest_report(project)
     assert "FAIL: pr_auc above the random control's" in report and "Refused because" in report
     assert client.get_model_version("inverted_swat", "1").tags["validation_status"] == "rejected"
-    decision = json.loads((project / "data/08_reporting/swat/promotion/decision.json").read_text())
+    decision = json.loads(latest_version(project / "data/08_reporting/swat/promotion/decision.json").read_text())
     assert decision["outcome"]["promoted"] is False and decision["challenger"]["name"] == "inverted_swat"
 
     # Rollback: the old champion is back, and the rolled-back one is a step away.

@@ -58,6 +58,28 @@ def test_pca_swat_logs_metrics_and_versions_artifacts(project):
     assert list(scores.columns) == ["score", "label"] and scores.index.name == "timestamp"
 
 
+def test_a_second_run_keeps_every_file_of_the_first(project):
+    run(project, "pca_swat")
+    first = {p: p.read_bytes() for p in (project / "data").rglob("*") if p.is_file()}
+    run(project, "pca_swat")
+    after = {p: p.read_bytes() for p in (project / "data").rglob("*") if p.is_file()}
+    assert {p: after.get(p) for p in first} == first  # nothing the first run wrote was overwritten or removed
+    # every file a run writes is one version of a dataset, <name>/<version>/<name> (artifacts: <name>/<version>/...);
+    # the simulated plant's export files are the run's input, written once per preset
+    unversioned = [str(p.relative_to(project / "data")) for p in after
+                   if p.parent.parent.name != p.name and p.parents[1].name != "artifacts"
+                   and p.parent != project / "data/01_raw/swat/simulated"]
+    assert unversioned == [], unversioned
+    for model_file in ("06_models/swat/pca/detector.pt", "06_models/swat/pca/model_bundle.pt",
+                       "05_model_input/swat/model_input.parquet", "08_reporting/swat/gra_grades.png",
+                       "08_reporting/swat/pca/score_timeline.png"):
+        assert len(list((project / "data" / model_file).iterdir())) == 2, model_file
+    # each registered version carries its own run's bundle
+    client = mlflow.MlflowClient()
+    sources = {v.version: v.run_id for v in client.search_model_versions("name='pca_swat'")}
+    assert len(set(sources.values())) == 2
+
+
 def test_a_bad_source_file_writes_nothing_and_keeps_earlier_versions(project):
     plant = simulate_preset("tiny")
     normal, attack = project / "real" / "SWaT_Dataset_Normal_v1.csv", project / "real" / "SWaT_Dataset_Attack_v0.csv"

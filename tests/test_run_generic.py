@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import mlflow_run
+from conftest import latest_version, mlflow_run
 from kedro.framework.session import KedroSession
 
 from tsad import settings
@@ -89,9 +89,9 @@ def test_parquet_without_labels_runs_and_flags_new_data(project, make_series):
     assert np.isfinite(threshold["values"][""])
     scores = latest(project, "data/07_model_output/line3/pca/scores_test.parquet")
     assert list(scores.columns) == ["score"] and len(scores) == 2400 - 1500
-    report = (project / "data/08_reporting/line3/pca/evaluation_report.md").read_text()
+    report = latest_version(project / "data/08_reporting/line3/pca/evaluation_report.md").read_text()
     assert "The test data has no labels: no metric is computed." in report
-    assert (project / "data/08_reporting/line3/pca/score_timeline.png").stat().st_size > 0
+    assert latest_version(project / "data/08_reporting/line3/pca/score_timeline.png").stat().st_size > 0
 
     # The registered model flags new data: batch inference on the whole file.
     run(project, "inference_line3", model_uri="models:/pca_line3/1",

@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mlflow_run
+from conftest import latest_version, mlflow_run
 from kedro.framework.session import KedroSession
 
 from tsad.datasets.nab import files as nab
@@ -88,4 +88,4 @@ def test_tanogan_nab_logs_both_protocols_side_by_side(project):
     paper = {a.path for a in client.list_artifacts(run.info.run_id, "paper")}
     assert {"metrics_table.csv", "evaluation_report.md", "gra_grades.png", "paper"} <= artifacts
     assert {"paper/metrics_table.csv", "paper/evaluation_report.md", "paper/gra_grades.png"} <= paper
-    assert (project / "data/08_reporting/nab/tanogan.paper/metrics_table.csv").exists()
+    assert latest_version(project / "data/08_reporting/nab/tanogan.paper/metrics_table.csv").exists()

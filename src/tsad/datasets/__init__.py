@@ -14,6 +14,7 @@ from typing import Any
 # class name -> the module defining it, relative to this package
 _CLASSES = {
     "DetectorCheckpointDataset": "checkpoint_dataset",
+    "RunModelBundleDataset": "checkpoint_dataset",
     "RegisteredModelDataset": "registered_model_dataset",
     "TableSourceDataset": "table_source",
     "SimulatedSwatDataset": "swat.sources",

@@ -48,3 +48,17 @@ class DetectorCheckpointDataset(AbstractVersionedDataset[dict, dict]):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}
 
+
+
+class RunModelBundleDataset(DetectorCheckpointDataset):
+    """A model bundle written under the run's own version, ``<filepath>/<save version>/<name>``, like a versioned
+    dataset's file, but always read from there.
+
+    kedro-mlflow logs the file at the dataset's ``_filepath`` into the registered model (and points ``_filepath``
+    at the model's copy when it loads one), so ``_filepath`` must be one file: this run's, never the newest on disk.
+    """
+
+    def __init__(self, *, filepath: str, version: Version | None = None, metadata: dict[str, Any] | None = None):
+        if version is not None and version.save:
+            filepath = f"{filepath}/{version.save}/{PurePosixPath(filepath).name}"
+        super().__init__(filepath=filepath, version=None, metadata=metadata)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kedro.io.core import Version
 from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 
 
@@ -27,8 +28,19 @@ def with_protocol(prefix: str, namespace: str | None) -> str:
 
 class ProtocolArtifactDataset(MlflowArtifactDataset):
     """kedro-mlflow's ``MlflowArtifactDataset`` around ``dataset``, logged at the run's root under our protocol and
-    under ``<protocol>/`` under another (``namespace``: the ``{ds}`` or ``{m}`` of the catalog factory)."""
+    under ``<protocol>/`` under another (``namespace``: the ``{ds}`` or ``{m}`` of the catalog factory).
 
-    def __new__(cls, dataset: str | dict, namespace: str, metadata: dict[str, Any] | None = None) -> Any:
+    ``versioned: true`` versions the local file with the run's save version, like every other dataset (the
+    wrapper alone would give the inner dataset a version of its own, which Kedro's catalog refuses).
+    """
+
+    def __new__(cls, dataset: str | dict, namespace: str, metadata: dict[str, Any] | None = None,
+                version: Version | None = None) -> Any:
+        if version is not None:
+            dataset = {"type": dataset} if isinstance(dataset, str) else dict(dataset)
+            dataset["versioned"] = True
         # MlflowArtifactDataset.__new__ returns a wrapper of the inner dataset's class, not an instance of cls.
-        return super().__new__(cls, dataset=dataset, artifact_path=protocol_of(namespace), metadata=metadata)
+        wrapped = super().__new__(cls, dataset=dataset, artifact_path=protocol_of(namespace), metadata=metadata)
+        if version is not None:
+            wrapped._version = version  # the catalog's save version, so every file of the run has the same
+        return wrapped
