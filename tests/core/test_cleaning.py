@@ -40,6 +40,8 @@ def test_drop_removes_the_rows_and_marks_the_row_after_each_dropped_stretch(trai
     assert dropped[GAP].tolist() == [0, 0, 0, 1, 0, 0, 1, 0] and dropped[GAP].dtype == np.int8
     assert channel_columns(dropped) == channel_columns(frame)
     validate_typed_frame(dropped, "dropped")
+    with pytest.raises(DataFormatError, match="column 'gap_before' is reserved"):  # a channel of that name
+        validate_typed_frame(frame.assign(**{GAP: np.float32(0)}), "raw")
     again, counts = cleaning.apply_nan_policy(dropped, "test data", "drop")  # marks kept, nothing more to drop
     assert counts == {} and again[GAP].tolist() == dropped[GAP].tolist()
     assert "dropped 4 rows with a non-finite value in 3 stretch(es)" in \

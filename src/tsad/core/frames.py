@@ -69,6 +69,8 @@ def validate_typed_frame(frame: pd.DataFrame, name: str) -> None:
     channels = channel_columns(frame)
     if not channels:
         raise DataFormatError(f"{source}: no channel columns")
+    if GAP in frame.columns and frame[GAP].dtype != np.int8:  # a channel of that name would be read as gaps
+        raise DataFormatError(f"{source}: column {GAP!r} is reserved (it marks rows after dropped ones); rename it")
     if isinstance(frame.index, pd.MultiIndex):
         for entity, part in split_entities(frame).items():
             _check_order(part.index, f"{source} (entity {entity!r})")
