@@ -90,7 +90,7 @@ def test_another_threshold_strategy_replaces_the_default_options():
 @pytest.mark.parametrize(("override", "message"), [
     ("datasets:\n  swat:\n    windowing:\n      windw: 30\n",
      r"data\.swat\.windowing: unknown parameter\(s\) \['windw'\]"),
-    ("datasets:\n  swat:\n    cleaning:\n      nan_policy: drop\n", r"data\.swat\.cleaning\.nan_policy: expected"),
+    ("datasets:\n  swat:\n    cleaning:\n      nan_policy: skip\n", r"data\.swat\.cleaning\.nan_policy: expected"),
     ("methods:\n  pca:\n    scoring:\n      aggregation: median\n", r"experiments\.pca_\w+\.scoring\.aggregation"),
     ("methods:\n  pca:\n    threshold:\n      qq: 0.9\n",
      r"experiments\.pca_\w+: threshold strategy 'quantile' has no option"),

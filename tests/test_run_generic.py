@@ -124,6 +124,29 @@ def test_a_folder_of_per_entity_csvs_split_by_fraction(project, make_series):
     assert raw_train.index.names == ["entity", "step"] and len(raw_train) == 1600
 
 
+def test_a_glob_over_folders_with_missing_values_dropped(project, make_series):
+    for i, name in enumerate(["valve_a/0", "valve_b/0"]):  # the same file name in two folders: two entities
+        frame = make_series(1600, seed=20 + i, channels=4)
+        out = frame.drop(columns="label").reset_index(drop=True)
+        out["anomaly"] = frame["label"].to_numpy()
+        out.loc[:799, "anomaly"] = 0
+        out.loc[500:509, "c1"] = np.nan  # a logger gap in the training part, and one in the test part
+        out.loc[1100:1102, "c2"] = np.nan
+        (project / "rig" / name).parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(project / "rig" / f"{name}.csv", index=False)
+    declare(project, {"rig": {"source": {"train": "rig/*/*.csv", "split": {"fraction": 0.5}, "label": "anomaly"},
+                              "cleaning": {"nan_policy": "drop"}, "windowing": {"window": 8}}})
+    run(project, "pca_rig")
+
+    metrics = mlflow_run(project, "pca_rig").data.metrics
+    assert {"pca.entity.valve_a/0.roc_auc", "pca.entity.valve_b/0.roc_auc"} <= set(metrics)
+    report = json.loads(max((project / "data/02_intermediate/rig").rglob("cleaning_report.json")).read_text())
+    assert report["dropped"] == {f"training data (entity '{e}')": {"rows": 10, "stretches": 1}
+                                 for e in ("valve_a/0", "valve_b/0")}
+    scores = latest(project, "data/07_model_output/rig/pca/scores_test.parquet")
+    assert len(scores) == 2 * (800 - 3) and scores.index.is_unique  # every kept test row, once
+
+
 def test_a_bad_file_stops_ingestion_and_writes_nothing(project, make_series):
     (project / "files").mkdir()
     frame = plant_export(make_series(400, seed=4))

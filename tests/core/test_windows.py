@@ -1,8 +1,10 @@
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tsad.core.frames import GAP
 from tsad.core.windows import WindowedSeries, n_windows, sliding_windows, to_timestamps, window_labels
 
 geometry = st.integers(1, 30).flatmap(
@@ -68,3 +70,52 @@ def test_windowed_series_keeps_labels_and_index(test_frame):
     assert ws.windows.shape == (n_windows(len(test_frame), 10, 2), 10, 5)
     assert ws.window_labels.max() == 1
     assert len(ws.to_timestamps(np.zeros(len(ws.windows)))) == len(test_frame.index)
+
+
+def gapped_frame(lengths: list[int], labelled: bool = True) -> pd.DataFrame:
+    """Stretches of rows between dropped ones: ``gap_before`` is 1 on the first row of every stretch but the first."""
+    total = sum(lengths)
+    frame = pd.DataFrame({"a": np.arange(total, dtype=np.float32), "b": -np.arange(total, dtype=np.float32)},
+                         index=pd.Index(np.arange(total) * 2, name="step"))
+    frame[GAP] = np.zeros(total, dtype=np.int8)
+    frame.iloc[np.cumsum(lengths)[:-1], frame.columns.get_loc(GAP)] = 1
+    if labelled:
+        frame["label"] = (np.arange(total) % 7 == 0).astype(np.int8)
+    return frame
+
+
+@given(st.lists(st.integers(1, 25), min_size=1, max_size=6), st.integers(1, 8), st.integers(1, 4),
+       st.sampled_from(["mean", "max"]))
+def test_windows_never_span_a_gap_and_scores_map_back_stretch_by_stretch(lengths, window, stride, aggregation):
+    frame = gapped_frame(lengths)
+    long = [n for n in lengths if n >= window]
+    if not long:
+        with pytest.raises(ValueError, match="none of them as long as one window"):
+            WindowedSeries.from_frame(frame, window, stride)
+        return
+    series = WindowedSeries.from_frame(frame, window, stride)
+    # rows of stretches shorter than a window are left out; the rest keep their stretches
+    kept = np.concatenate([np.arange(start, start + n) for start, n in zip(np.cumsum([0, *lengths])[:-1], lengths)
+                           if n >= window])
+    np.testing.assert_array_equal(series.values[:, 0], kept)
+    assert series.channels == ("a", "b") and series.n_timestamps == sum(long)
+    expected = [sliding_windows(series.values[s:e], window, stride) for s, e in
+                zip(series.stretch_bounds[:-1], series.stretch_bounds[1:])]
+    np.testing.assert_array_equal(series.windows, np.concatenate(expected))
+    # every row of a window is one stretch's: consecutive original positions
+    assert (np.diff(series.windows[:, :, 0], axis=1) == 1).all()
+    labels = np.concatenate([window_labels(series.labels[s:e], window, stride) for s, e in
+                             zip(series.stretch_bounds[:-1], series.stretch_bounds[1:])])
+    np.testing.assert_array_equal(series.window_labels, labels)
+    scores = np.random.default_rng(0).random(len(series.windows))
+    mapped = series.to_timestamps(scores, aggregation)
+    counts = [n_windows(n, window, stride) for n in long]
+    direct = [to_timestamps(part, window, stride, n, aggregation)
+              for part, n in zip(np.split(scores, np.cumsum(counts)[:-1]), long)]
+    np.testing.assert_allclose(mapped, np.concatenate(direct))
+
+
+def test_a_series_without_gaps_keeps_its_zero_copy_view(test_frame):
+    series = WindowedSeries.from_frame(test_frame.assign(**{GAP: np.int8(0)}), window=10)
+    assert series.breaks == () and np.shares_memory(series.windows, series.values)
+    np.testing.assert_array_equal(series.window_starts, np.arange(len(test_frame) - 9))

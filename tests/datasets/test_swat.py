@@ -1,5 +1,7 @@
 """SWaT files as distributed: CSV (both styles) and .xlsx, header quirks, and every bad-input case."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,3 +217,43 @@ def test_timestamp_parser_agrees_with_strptime(cells):
 def test_timestamp_parser_reads_what_the_files_write():
     index = pd.date_range("2015-12-28 10:00:00", periods=3000, freq="97s", name="timestamp")
     assert parse_swat_timestamps(pd.Series(format_swat_timestamps(index))).equals(index)
+
+
+def test_a_plain_export_has_no_notes(tmp_path):
+    path = tmp_path / "plain.csv"
+    write_swat_csv(swat_like(), path)
+    assert parse(str(path)).attrs["notes"] == []
+
+
+def test_accepted_oddities_are_logged_once_and_noted(tmp_path, caplog):
+    original = swat_like()
+    path = tmp_path / "export.csv"
+    write_swat_csv(original, path, sep=";", decimal=",")
+    lines = path.read_text().splitlines()
+    lines = [f"{line};{'Operator' if i == 0 else 'ok'}" for i, line in enumerate(lines)]  # an extra column
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")  # with a byte-order mark
+    with caplog.at_level(logging.INFO, logger="tsad.datasets.swat.files"):
+        typed = parse(str(path))
+    check_typed(typed, original)
+    notes = typed.attrs["notes"]
+    assert [m for m in caplog.messages if str(path) in m] == notes and len(notes) == 4
+    assert f"{path}: ';'-separated (detected)" in notes
+    assert f"{path}: a UTF-8 byte-order mark at the start of the file, ignored" in notes
+    assert f"{path}: ignored column(s) ['Operator'], which are not SWaT's" in notes
+    assert any(n.startswith(f"{path}: decimal commas read as decimal points in") for n in notes)
+
+
+def test_a_byte_order_mark_before_the_header(tmp_path):
+    path = tmp_path / "bom.csv"
+    write_swat_csv(swat_like(), path)
+    path.write_text(path.read_text(), encoding="utf-8-sig")
+    raw = read_swat_export(path)
+    assert "Timestamp" in raw.columns and raw.attrs["notes"] == [f"{path}: a UTF-8 byte-order mark at the start of "
+                                                                 "the file, ignored"]
+
+
+def test_a_value_beyond_float32_names_the_file_s_text(tmp_path):
+    path = written(tmp_path, cell_edit(5, "LIT101", "1e308"))
+    with pytest.raises(DataFormatError, match=r"bad.csv: column 'LIT101', line 5: '1e308' is beyond the range of "
+                                              r"float32"):
+        parse(path)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.errors import DataFormatError, first_bad_row
-from tsad.core.frames import LABEL, channel_columns, source_of
+from tsad.core.frames import GAP, LABEL, channel_columns, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,59 @@ def non_finite_counts(frame: pd.DataFrame) -> pd.Series:
     """Number of NaN or infinite values per channel."""
     values = frame[channel_columns(frame)]
     return pd.Series((~np.isfinite(values.to_numpy())).sum(axis=0), index=values.columns)  # in the frame's dtype
+
+
+NAN_POLICIES = ("error", "fill", "drop")
+
+
+def apply_nan_policy(frame: pd.DataFrame, name: str, policy: str = "error",
+                     max_fill_fraction: float = 0.01) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The NaN/inf policy: ``drop_non_finite`` for ``"drop"``, else ``fill_non_finite`` (``"error"``, ``"fill"``).
+
+    Returns:
+        A new frame and what was done: filled values per channel, or ``{"rows", "stretches"}`` dropped (empty when
+        nothing was).
+    """
+    if policy == "drop":
+        return drop_non_finite(frame, name)
+    return fill_non_finite(frame, name, policy, max_fill_fraction)
+
+
+def describe_nan_treatment(name: str, policy: str, counts: dict[str, int]) -> str:
+    """What the policy did to a frame, in words (the log line and the cleaning report's note)."""
+    if policy == "drop":
+        return (f"{name}: dropped {counts['rows']} rows with a non-finite value in {counts['stretches']} "
+                "stretch(es) (cleaning.nan_policy: drop); no window spans a dropped stretch")
+    return (f"{name}: filled {sum(counts.values())} non-finite values by carrying values forward "
+            f"(cleaning.nan_policy: fill): {counts}")
+
+
+def drop_non_finite(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop the rows with a NaN or infinite channel value, and mark the row after each dropped stretch.
+
+    Returns:
+        A new frame with a ``gap_before`` column (``tsad.core.frames.GAP``: 1 on the first row after dropped rows,
+        which windows never span; a gap already marked stays) and ``{"rows", "stretches"}`` dropped (empty when
+        none).
+
+    Raises:
+        DataFormatError: Every row has a non-finite value.
+    """
+    bad = ~np.isfinite(frame[channel_columns(frame)].to_numpy()).all(axis=1)
+    kept = np.flatnonzero(~bad)
+    if not len(kept):
+        raise DataFormatError(f"{source_of(frame, name)}: every row has a non-finite value; "
+                              "cleaning.nan_policy: drop leaves no rows")
+    gap = np.diff(kept, prepend=kept[0]) > 1
+    if GAP in frame.columns:
+        gap |= frame[GAP].to_numpy()[kept] > 0
+    out = frame.iloc[kept].copy()
+    out[GAP] = gap.astype(np.int8)
+    if not bad.any():
+        return out, {}
+    counts = {"rows": int(bad.sum()), "stretches": int(np.count_nonzero(np.diff(bad.astype(np.int8), prepend=0) == 1))}
+    logger.info("%s", describe_nan_treatment(name, "drop", counts))
+    return out, counts
 
 
 def fill_non_finite(frame: pd.DataFrame, name: str, policy: str = "error",
@@ -48,19 +101,20 @@ def fill_non_finite(frame: pd.DataFrame, name: str, policy: str = "error",
     if policy == "error":
         raise DataFormatError(f"{where}: value {frame[column].iloc[row]} is not finite "
                               f"({int(dirty.sum())} non-finite values in {len(dirty)} columns); set "
-                              "cleaning.nan_policy to 'fill' to carry values forward")
+                              "cleaning.nan_policy to 'fill' to carry values forward, or to 'drop' to drop those rows")
     if policy != "fill":
-        raise ValueError(f"unknown nan_policy {policy!r}; use 'error' or 'fill'")
+        raise ValueError(f"unknown nan_policy {policy!r}; use one of {list(NAN_POLICIES)}")
     worst = dirty.idxmax()
     if dirty[worst] > max_fill_fraction * len(frame):
         raise DataFormatError(f"{source}: column {worst!r} has {dirty[worst]} of {len(frame)} values non-finite, "
-                              f"more than max_fill_fraction={max_fill_fraction}")
+                              f"more than cleaning.max_fill_fraction ({max_fill_fraction}) allows; raise "
+                              "cleaning.max_fill_fraction, or set cleaning.nan_policy: drop to drop those rows "
+                              "(windows then never span them)")
     channels = list(dirty.index)
     filled = frame.copy()
     filled[channels] = filled[channels].replace([np.inf, -np.inf], np.nan).ffill().bfill()
     counts_filled = {c: int(n) for c, n in dirty.items()}
-    logger.info("%s: filled %d non-finite values by carrying values forward: %s",
-                source, int(dirty.sum()), counts_filled)
+    logger.info("%s", describe_nan_treatment(source, "fill", counts_filled))
     return filled, counts_filled
 
 
@@ -84,8 +138,9 @@ def downsample_median(frame: pd.DataFrame, factor: int) -> pd.DataFrame:
     values = frame[channels].to_numpy()[: blocks * factor].reshape(blocks, factor, len(channels))
     out = pd.DataFrame(np.median(values, axis=1).astype(np.float32), columns=channels,
                        index=frame.index[: blocks * factor : factor])
-    if LABEL in frame.columns:
-        out[LABEL] = frame[LABEL].to_numpy()[: blocks * factor].reshape(blocks, factor).max(axis=1)
+    for column in (LABEL, GAP):  # a block holding an anomaly is anomalous; one holding a gap starts a stretch
+        if column in frame.columns:
+            out[column] = frame[column].to_numpy()[: blocks * factor].reshape(blocks, factor).max(axis=1)
     return out
 
 

@@ -1,8 +1,9 @@
 """The typed-frame contract that every connector produces and every stage consumes.
 
 A typed frame has a strictly increasing index (``timestamp``: DatetimeIndex, or ``step``: integers), one
-float32 column per channel, and an optional int8 ``label`` column (1 = anomalous). A dataset made of many
-entities (SMD machines, MSL channels ...) has a two-level index ``(entity, timestamp | step)``, strictly
+float32 column per channel, an optional int8 ``label`` column (1 = anomalous) and, after the cleaning's ``drop``
+policy, an int8 ``gap_before`` column (1 on a row that follows dropped rows; windows never span it). A dataset
+made of many entities (SMD machines, MSL channels ...) has a two-level index ``(entity, timestamp | step)``, strictly
 increasing within each entity; every stage then works entity by entity.
 """
 
@@ -14,6 +15,7 @@ import pandas as pd
 from tsad.core.errors import DataFormatError, first_bad_row
 
 LABEL = "label"
+GAP = "gap_before"  # not a channel: 1 where rows were dropped just before this one (cleaning.nan_policy: drop)
 ENTITY = "entity"
 SINGLE = ""  # the entity name of a dataset that is one series (SWaT): metrics and states are not prefixed
 
@@ -23,9 +25,26 @@ def source_of(frame: pd.DataFrame, default: str) -> str:
     return str(frame.attrs.get("source", default))
 
 
+def beyond_float32(values: np.ndarray, text: pd.Series | None = None) -> np.ndarray:
+    """Which values a float32 channel cannot hold: beyond ±3.4e38 (they would become infinite).
+
+    Args:
+        values: The values as float64.
+        text: The cells they were read from; an infinite value whose cell spells an infinity (``inf``,
+            ``-Infinity``) was meant to be one and is not counted (the cleaning's ``nan_policy`` decides). Without
+            it, infinite values count.
+    """
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(values) > np.finfo(np.float32).max
+    if text is not None and np.isinf(values).any():
+        words = text.astype(str).str.strip().str.lstrip("+-").str.lower()
+        beyond &= ~(np.isinf(values) & words.isin(("inf", "infinity")).to_numpy())
+    return beyond
+
+
 def channel_columns(frame: pd.DataFrame) -> list[str]:
     """The channel columns of a typed frame, in order."""
-    return [c for c in frame.columns if c != LABEL]
+    return [c for c in frame.columns if c not in (LABEL, GAP)]
 
 
 def labels_of(frame: pd.DataFrame) -> np.ndarray | None:
@@ -50,6 +69,8 @@ def validate_typed_frame(frame: pd.DataFrame, name: str) -> None:
     channels = channel_columns(frame)
     if not channels:
         raise DataFormatError(f"{source}: no channel columns")
+    if GAP in frame.columns and frame[GAP].dtype != np.int8:  # a channel of that name would be read as gaps
+        raise DataFormatError(f"{source}: column {GAP!r} is reserved (it marks rows after dropped ones); rename it")
     if isinstance(frame.index, pd.MultiIndex):
         for entity, part in split_entities(frame).items():
             _check_order(part.index, f"{source} (entity {entity!r})")

@@ -15,12 +15,13 @@ import pandas as pd
 
 from tsad.core import cleaning, scaling
 from tsad.core.errors import DataFormatError
-from tsad.core.frames import LABEL, entity_label, join_entities, source_of, split_entities
+from tsad.core.frames import GAP, LABEL, entity_label, join_entities, source_of, split_entities
 
 
 def clean_split(frame: pd.DataFrame, decisions: dict[str, Any], name: str) -> pd.DataFrame:
-    """A split cleaned by the training data's decisions (``decisions``: the cleaning report): the NaN/inf policy,
-    the downsampling and the channels dropped as constant in training, entity by entity.
+    """A split cleaned by the training data's decisions (``decisions``: the cleaning report): the NaN/inf policy
+    (``drop`` marks the rows after dropped ones, as in training), the downsampling and the channels dropped as
+    constant in training, entity by entity.
 
     Raises:
         DataFormatError: A non-finite value the policy does not allow, named by column and row.
@@ -28,7 +29,7 @@ def clean_split(frame: pd.DataFrame, decisions: dict[str, Any], name: str) -> pd
     parts = {}
     for entity, part in split_entities(frame).items():
         label = entity_label(entity, name)
-        filled, _ = cleaning.fill_non_finite(part, label, decisions["nan_policy"], decisions["max_fill_fraction"])
+        filled, _ = cleaning.apply_nan_policy(part, label, decisions["nan_policy"], decisions["max_fill_fraction"])
         parts[entity] = cleaning.downsample_median(filled, decisions["downsample"])
     return join_entities(parts).drop(columns=decisions["dropped_constant"])
 
@@ -44,8 +45,8 @@ def scale(frame: pd.DataFrame, scaler: dict[str, Any]) -> pd.DataFrame:
 
 
 def select(frame: pd.DataFrame, selected_features: list[str]) -> pd.DataFrame:
-    """The selected channels of a split (and its label)."""
-    columns = list(selected_features) + ([LABEL] if LABEL in frame.columns else [])
+    """The selected channels of a split (and its label and gaps)."""
+    columns = list(selected_features) + [c for c in (LABEL, GAP) if c in frame.columns]
     return frame[columns].copy()
 
 

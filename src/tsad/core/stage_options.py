@@ -14,7 +14,7 @@ from typing import Literal
 
 @dataclasses.dataclass(frozen=True)
 class CleaningOptions:
-    nan_policy: Literal["error", "fill"]
+    nan_policy: Literal["error", "fill", "drop"]
     max_fill_fraction: float
     drop_constant: bool
     gdn_recipe: bool

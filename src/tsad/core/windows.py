@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from tsad.core.frames import GAP, LABEL, channel_columns
 
 
 def n_windows(n_timestamps: int, window: int, stride: int = 1) -> int:
@@ -113,6 +116,10 @@ def _check_geometry(window: int, stride: int) -> None:
 class WindowedSeries:
     """A series with its window geometry; the windows themselves are a view built on demand.
 
+    A series may be made of contiguous stretches (rows were dropped between them, ``cleaning.nan_policy: drop``):
+    windows then lie inside a stretch, each stretch's windows start at its first row, and scores map back stretch
+    by stretch, so that no window and no score spans a gap.
+
     Attributes:
         values: Channels of shape (T, C), float32.
         index: The T timestamps (or steps) of the series.
@@ -120,6 +127,8 @@ class WindowedSeries:
         labels: Point labels (T,) as int8, or None for unlabelled data.
         window: Window length W.
         stride: Step S between window starts.
+        breaks: Row positions where a new stretch starts (rows were dropped just before them); every stretch holds
+            at least one window.
     """
 
     values: np.ndarray
@@ -128,30 +137,87 @@ class WindowedSeries:
     labels: np.ndarray | None
     window: int
     stride: int
+    breaks: tuple[int, ...] = ()
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, window: int, stride: int = 1) -> WindowedSeries:
-        """Take the channels of a typed frame (every column but ``label``) and its labels."""
-        channels = tuple(c for c in frame.columns if c != "label")
-        labels = frame["label"].to_numpy(dtype=np.int8) if "label" in frame.columns else None
-        if n_windows(len(frame), window, stride) == 0:
-            raise ValueError(f"{len(frame)} rows are fewer than one window of {window}")
-        return cls(frame[list(channels)].to_numpy(dtype=np.float32), frame.index, channels, labels, window, stride)
+        """Take the channels of a typed frame (every column but ``label`` and ``gap_before``) and its labels.
+
+        A ``gap_before`` column (``tsad.core.frames.GAP``) cuts the series into stretches; the rows of a stretch
+        shorter than a window are left out (no window covers them, so they get no score).
+
+        Raises:
+            ValueError: No stretch holds a window.
+        """
+        if GAP in frame.columns:
+            starts = np.flatnonzero(frame[GAP].to_numpy()[1:] > 0) + 1
+            lengths = np.diff(np.concatenate(([0], starts, [len(frame)])))
+            long = lengths >= window
+            frame = frame.iloc[np.repeat(long, lengths)]
+            breaks = tuple(int(b) for b in np.cumsum(lengths[long])[:-1])
+            if not long.any():
+                raise ValueError(f"{int(lengths.sum())} rows in {len(lengths)} stretches between dropped rows, none "
+                                 f"of them as long as one window of {window}")
+        else:
+            breaks = ()
+            if n_windows(len(frame), window, stride) == 0:
+                raise ValueError(f"{len(frame)} rows are fewer than one window of {window}")
+        channels = tuple(channel_columns(frame))
+        labels = frame[LABEL].to_numpy(dtype=np.int8) if LABEL in frame.columns else None
+        return cls(frame[list(channels)].to_numpy(dtype=np.float32), frame.index, channels, labels, window, stride,
+                   breaks)
 
     @property
     def n_timestamps(self) -> int:
         return len(self.values)
 
     @property
+    def stretch_bounds(self) -> np.ndarray:
+        """Row positions ``[0, *breaks, T]``: stretch ``k`` is rows ``[bounds[k], bounds[k + 1])``."""
+        return np.array([0, *self.breaks, self.n_timestamps], dtype=np.int64)
+
+    @property
+    def window_starts(self) -> np.ndarray:
+        """The first row of every window, in order: every ``stride`` rows from the start of each stretch."""
+        if not self.breaks:
+            return np.arange(n_windows(self.n_timestamps, self.window, self.stride), dtype=np.int64) * self.stride
+        bounds = self.stretch_bounds
+        counts = (np.diff(bounds) - self.window) // self.stride + 1  # every stretch holds a window
+        first = np.repeat(bounds[:-1], counts)
+        rank = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return first + rank * self.stride
+
+    @property
     def windows(self) -> np.ndarray:
-        """The (N, W, C) read-only view of all windows."""
-        return sliding_windows(self.values, self.window, self.stride)
+        """The (N, W, C) read-only view of all windows (a copy when the series has stretches)."""
+        if not self.breaks:
+            return sliding_windows(self.values, self.window, self.stride)
+        return sliding_windows(self.values, self.window, 1)[self.window_starts]
 
     @property
     def window_labels(self) -> np.ndarray | None:
         """Window labels (any anomalous point), or None for unlabelled data."""
-        return None if self.labels is None else window_labels(self.labels, self.window, self.stride)
+        if self.labels is None:
+            return None
+        ones = np.concatenate(([0], np.cumsum(self.labels > 0, dtype=np.int64)))
+        starts = self.window_starts
+        return (ones[starts + self.window] - ones[starts] > 0).astype(np.int8)
+
+    def map_stretches(self, scores: np.ndarray, mapper: Callable[[np.ndarray, int], np.ndarray]) -> np.ndarray:
+        """Window scores (N, ...) to per-row scores (T, ...), stretch by stretch: ``mapper(scores of a stretch's
+        windows, rows of the stretch)`` maps one stretch as if it were a whole series."""
+        if not self.breaks:
+            return mapper(scores, self.n_timestamps)
+        lengths = np.diff(self.stretch_bounds)
+        counts = (lengths - self.window) // self.stride + 1
+        if len(scores) != counts.sum():
+            raise ValueError(f"{len(scores)} scores given for {counts.sum()} windows of {self.window} (stride "
+                             f"{self.stride}) in {len(lengths)} stretches")
+        ends = np.cumsum(counts)
+        return np.concatenate([mapper(scores[end - count:end], int(length))
+                               for end, count, length in zip(ends, counts, lengths, strict=True)])
 
     def to_timestamps(self, scores: np.ndarray, aggregation: str = "mean") -> np.ndarray:
-        """Scores of these windows mapped back to the T timestamps (see ``to_timestamps``)."""
-        return to_timestamps(scores, self.window, self.stride, self.n_timestamps, aggregation)
+        """Scores of these windows mapped back to the T timestamps (see ``to_timestamps``), stretch by stretch."""
+        return self.map_stretches(scores, lambda part, rows: to_timestamps(part, self.window, self.stride, rows,
+                                                                           aggregation))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core.frames import SINGLE, entity_label
+from tsad.core.frames import SINGLE, beyond_float32, entity_label
 from tsad.serving import _parse_text_times
 
 logger = logging.getLogger(__name__)
@@ -163,8 +163,7 @@ class RowReader:
             numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64).reshape(frame.shape)
         values = np.full((len(rows), len(channels)), np.nan, dtype=np.float64)
         values[:, [channels.index(c) for c in present]] = numbers
-        with np.errstate(over="ignore", invalid="ignore"):
-            finite = np.isfinite(values) & (np.abs(values) <= np.finfo(np.float32).max)
+        finite = np.isfinite(values) & ~beyond_float32(values)
         values[~finite] = np.nan
         if self.policy == "hold":
             self._hold(values, entities, bad)

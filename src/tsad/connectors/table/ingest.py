@@ -48,7 +48,8 @@ def ingest_table(source_train: TableSource, source_test: TableSource) -> tuple[p
                               "label column (leave label out for unlabelled data)")
     raw_train = join_entities(trains) if not source_train.multi else pd.concat(trains, names=[ENTITY])
     raw_test = join_entities(tests) if not source_test.multi else pd.concat(tests, names=[ENTITY])
-    raw_train.attrs, raw_test.attrs = {"source": source_train.location}, {"source": source_test.location}
+    raw_train.attrs = {"source": source_train.location, "notes": _notes(trains)}
+    raw_test.attrs = {"source": source_test.location, "notes": _notes(tests)}
     validate_typed_frame(raw_train, source_train.location)
     validate_typed_frame(raw_test, source_test.location)
     logger.info("%s: %d training and %d test rows, %d channels%s; test data %s", source_test.location,
@@ -56,6 +57,11 @@ def ingest_table(source_train: TableSource, source_test: TableSource) -> tuple[p
                 f", {len(selected)} entities" if source_train.multi else "",
                 "labelled" if LABEL in raw_test.columns else "unlabelled")
     return raw_train, raw_test
+
+
+def _notes(parts: dict[str, pd.DataFrame]) -> list[str]:
+    """Every file's notes (what was accepted without a word in the declaration), for the cleaning report."""
+    return list(dict.fromkeys(note for part in parts.values() for note in part.attrs.get("notes", [])))
 
 
 def _check_labels_everywhere(parts: dict[str, pd.DataFrame]) -> None:

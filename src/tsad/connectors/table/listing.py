@@ -33,6 +33,9 @@ def list_files(paths: Sequence[str], spec: TableSpec, key: str) -> Layout:
     Raises:
         DataFormatError: A missing file or folder, a glob or folder with no data file, a folder inside a list,
             or two files with the same entity name (``a.csv`` and ``a.parquet``), naming the configuration key.
+
+    Entities are named after their file without its suffix; when a glob's files lie in several folders
+    (``rig/*/*.csv``), after their path below the glob's fixed prefix (``valve_a/0``).
     """
     suffixes = _suffixes(spec.format)
     if len(paths) == 1 and (Path(paths[0]).is_dir() or PATTERN_CHARACTERS & set(paths[0])):
@@ -64,15 +67,20 @@ def _entity_files(location: str, suffixes: tuple[str, ...], file_format: str | N
         candidates = [p for p in folder.iterdir() if p.is_file()]
         # a format named explicitly reads every file of the folder, whatever its suffix
         candidates = [p for p in candidates if file_format or p.name.lower().endswith(suffixes)]
+        root = folder
     else:
-        if not folder.parent.exists():
-            raise DataFormatError(f"{folder.parent}: folder not found ({key})")
-        candidates = [Path(p) for p in glob.glob(location) if Path(p).is_file()]
+        root = _fixed_prefix(folder)
+        if not root.is_dir():
+            raise DataFormatError(f"{root}: folder not found ({key}; the part of {location} before its first pattern)")
+        candidates = [Path(p) for p in glob.glob(location, recursive=True) if Path(p).is_file()]
+    # One folder: entities are the file names; several (data/rig/*/*.csv): their paths below the fixed prefix, so
+    # that valve_a/0.csv and valve_b/0.csv stay apart.
+    spans_folders = len({p.parent for p in candidates}) > 1
     found: dict[str, Path] = {}
     for path in candidates:
-        name = _stem(path.name, suffixes)
+        name = _stem(path.relative_to(root).as_posix() if spans_folders else path.name, suffixes)
         if name in found:
-            raise DataFormatError(f"{location}: both {found[name].name} and {path.name} would be entity {name!r}; "
+            raise DataFormatError(f"{location}: both {found[name]} and {path} would be entity {name!r}; "
                                   f"keep one of them ({key})")
         found[name] = path
     if not found:
@@ -80,11 +88,23 @@ def _entity_files(location: str, suffixes: tuple[str, ...], file_format: str | N
     return {name: found[name] for name in sorted(found, key=natural_key)}
 
 
+def _fixed_prefix(pattern: Path) -> Path:
+    """The folder a glob starts from: its leading parts without pattern characters (``data/rig`` of
+    ``data/rig/*/*.csv``)."""
+    fixed = []
+    for part in pattern.parts[:-1]:
+        if PATTERN_CHARACTERS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
 def _stem(name: str, suffixes: tuple[str, ...]) -> str:
     for suffix in sorted(suffixes, key=len, reverse=True):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
-    return Path(name).stem
+    suffix = Path(name).suffix  # a format named explicitly: any suffix (the folders of a path kept)
+    return name[: -len(suffix)] if suffix else name
 
 
 def file_format_of(path: Path, spec: TableSpec) -> str:

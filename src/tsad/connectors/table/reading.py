@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 _SAMPLE_BYTES = 1 << 20  # CSV column types are inferred from the first MiB, then fixed for the whole file
 _BLOCK_BYTES = 1 << 24
 _NUMERIC_SHARE = 0.5  # a text column whose non-empty cells are mostly numbers is a channel with a bad cell
+_BOM = "\ufeff"
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+$")
+_SEPARATORS = (";", "\t", "|", ",")
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,19 @@ def read_cells(path: Path, spec: TableSpec) -> pd.DataFrame:
 
     Returns:
         The columns, with ``attrs``: ``source`` (the path), ``first_line`` (the CSV line of the first data
-        row; None for Parquet), ``time``, ``label`` (the column names found, or None) and ``channels``.
+        row; None for Parquet), ``time``, ``label`` (the column names found, or None), ``channels`` and
+        ``notes`` (what was accepted without a word in the declaration: a byte-order mark, columns left out).
 
     Raises:
-        DataFormatError: An empty file, a missing declared column, a row of the wrong width, a non-number in a
-            channel, or no numeric channel at all, naming the file, the column and a row.
+        DataFormatError: An unreadable (truncated) file, an empty file, a missing declared column, a row of the
+            wrong width, a non-number in a channel, or no numeric channel at all, naming the file, the column and
+            a row.
     """
     reader = _read_parquet if file_format_of(path, spec) == "parquet" else _read_csv
-    frame = reader(check_file(path), spec)
+    try:
+        frame = reader(check_file(path), spec)
+    except (OSError, EOFError) as error:  # a truncated .gz ("Truncated compressed stream") names no file
+        raise DataFormatError(f"{path}: cannot read the file ({error}); is it truncated or damaged?") from error
     if len(frame) == 0:
         raise DataFormatError(f"{path}: the file has a header but no data rows")
     return frame
@@ -69,14 +78,15 @@ def _select_columns(names: list[str], spec: TableSpec, path: Path) -> _Columns:
     time = spec.time.column
     if time is not None and time not in names:
         raise DataFormatError(f"{path}: no timestamp column {time!r} ({spec.key('timestamp')}); the columns are "
-                              f"{_preview(names)}")
+                              f"{_preview(names)}{_separator_hint(names, spec)}")
     label = spec.label.column if spec.label and spec.label.column in names else None
     candidates = [n for n in names if n not in (time, label)]
     unnamed = [n for n in candidates if n.startswith("unnamed_")]
     channels = None
     if spec.channels is not None:
-        channels = _match(spec.channels, candidates, path, spec.key("channels"))
-    excluded = set(_match(spec.exclude_channels, candidates, path, spec.key("exclude_channels"))) \
+        channels = _match(spec.channels, candidates, path, spec.key("channels"), _separator_hint(names, spec))
+    excluded = set(_match(spec.exclude_channels, candidates, path, spec.key("exclude_channels"),
+                          _separator_hint(names, spec))) \
         if spec.exclude_channels else set()
     if channels is not None:
         channels = [c for c in channels if c not in excluded]
@@ -84,20 +94,23 @@ def _select_columns(names: list[str], spec: TableSpec, path: Path) -> _Columns:
     return _Columns(time=time, label=label, channels=channels, candidates=candidates, unnamed=unnamed)
 
 
-def _match(items: Sequence[str], names: list[str], path: Path, key: str) -> list[str]:
+def _match(items: Sequence[str], names: list[str], path: Path, key: str, hint: str = "") -> list[str]:
     """The names (in file order) matched by exact names or shell patterns; each item must match something."""
     chosen: set[str] = set()
     for item in items:
         matches = fnmatch.filter(names, item) if PATTERN_CHARACTERS & set(item) else [item] if item in names else []
         if not matches:
             raise DataFormatError(f"{path}: {key} names {item!r}, which matches no column; the columns are "
-                                  f"{_preview(names)}")
+                                  f"{_preview(names)}{hint}")
         chosen.update(matches)
     return [n for n in names if n in chosen]
 
 
-def _header(path: Path, spec: TableSpec, sep: str) -> list[str]:
+def _header(path: Path, spec: TableSpec, sep: str, notes: list[str]) -> list[str]:
     lines = head_lines(path, spec.csv.skip_lines + 1, encoding=spec.csv.encoding)
+    if lines and lines[0].startswith(_BOM):  # Excel's "CSV UTF-8" starts with one; it is no part of a name
+        lines[0] = lines[0][len(_BOM):]
+        notes.append(f"{path}: a UTF-8 byte-order mark at the start of the file, ignored")
     if len(lines) <= spec.csv.skip_lines or not lines[-1].strip():
         raise DataFormatError(f"{path}: no header on line {spec.csv.skip_lines + 1}")
     raw = next(csv.reader([lines[-1]], delimiter=sep), [])
@@ -106,10 +119,37 @@ def _header(path: Path, spec: TableSpec, sep: str) -> list[str]:
     return [n.strip() or f"unnamed_{i + 1}" for i, n in enumerate(raw)]
 
 
+def _separator_hint(names: list[str], spec: TableSpec) -> str:
+    """A hint for a header read as one column that holds another separator (a ``;`` file read with ``,``)."""
+    found = [s for s in _SEPARATORS if len(names) == 1 and s in names[0] and s != spec.csv.sep]
+    return f"; the header is one column holding {found[0]!r}: set {spec.key('csv')}.sep to {found[0]!r}" \
+        if found else ""
+
+
+def column_text(path: Path, spec: TableSpec, column: str) -> pd.Series:
+    """One column's cells as the file writes them (a Parquet file's values as text), for messages."""
+    if file_format_of(path, spec) == "parquet":
+        frame = pq.read_table(path).to_pandas()
+        frame = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+        return frame.set_axis([str(c).strip() for c in frame.columns], axis=1)[column].astype(str)
+    sep = _separator(path, spec)
+    names = _header(path, spec, sep, [])
+    read = pacsv.ReadOptions(column_names=names, skip_rows=spec.csv.skip_lines + 1, encoding=spec.csv.encoding)
+    return pacsv.read_csv(path, read_options=read, parse_options=pacsv.ParseOptions(delimiter=sep),
+                          convert_options=pacsv.ConvertOptions(include_columns=[column],
+                                                               column_types={column: pa.string()})
+                          ).column(0).to_pandas()
+
+
+def _separator(path: Path, spec: TableSpec) -> str:
+    return spec.csv.sep or ("\t" if ".tsv" in path.name.lower() else ",")
+
+
 def _read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
     options = spec.csv
-    sep = options.sep or ("\t" if ".tsv" in path.name.lower() else ",")
-    names = _header(path, spec, sep)
+    sep = _separator(path, spec)
+    notes: list[str] = []
+    names = _header(path, spec, sep, notes)
     columns = _select_columns(names, spec, path)
     time_numeric = spec.time.kind == "step" or spec.time.unit is not None
     types: dict[str, pa.DataType] = {}
@@ -164,7 +204,7 @@ def _read_csv(path: Path, spec: TableSpec) -> pd.DataFrame:
                                      decimal=options.decimal) from error
     frame = table.to_pandas()
     first_line = options.skip_lines + 2
-    return _finish(frame, path, columns, channels, left_out, first_line=first_line, spec=spec)
+    return _finish(frame, path, columns, channels, left_out, first_line=first_line, spec=spec, notes=notes)
 
 
 def _read_parquet(path: Path, spec: TableSpec) -> pd.DataFrame:
@@ -183,11 +223,11 @@ def _read_parquet(path: Path, spec: TableSpec) -> pd.DataFrame:
                     pd.api.types.is_datetime64_any_dtype(frame[c]) and not
                     isinstance(frame[c].dtype, pd.CategoricalDtype | pd.PeriodDtype | pd.IntervalDtype)]
         left_out = [c for c in columns.candidates if c not in channels]
-    return _finish(frame, path, columns, channels, left_out, first_line=None, spec=spec)
+    return _finish(frame, path, columns, channels, left_out, first_line=None, spec=spec, notes=[])
 
 
 def _finish(frame: pd.DataFrame, path: Path, columns: _Columns, channels: list[str], left_out: list[str], *,
-            first_line: int | None, spec: TableSpec) -> pd.DataFrame:
+            first_line: int | None, spec: TableSpec, notes: list[str]) -> pd.DataFrame:
     """Channels as float64 (text columns checked), the kept columns in file order, and the attrs."""
     explicit = columns.channels is not None
     numbers: dict[str, np.ndarray] = {}
@@ -205,27 +245,32 @@ def _finish(frame: pd.DataFrame, path: Path, columns: _Columns, channels: list[s
             numbers[column] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
             continue
         if explicit or parsed.notna().sum() >= _NUMERIC_SHARE * int(filled.sum()):
+            decimal = f"; for decimal commas set {spec.key('csv')}.decimal to ','" \
+                if spec.csv.decimal == "." and _DECIMAL_COMMA.match(text.iloc[row]) else ""
             raise DataFormatError(f"{path}: column {column!r}, {line_or_row(first_line, row)}: {values.iloc[row]!r} is "
                                   "not a number" + ("" if explicit else f" (the column is otherwise numeric; fix "
                                                     "the cell, or leave the column out with "
-                                                    f"{spec.key('exclude_channels')})"))
+                                                    f"{spec.key('exclude_channels')})") + decimal)
         left_out.append(column)
     channels = [c for c in channels if c in numbers]
     if not channels:
         shown = {c: frame[c].iloc[0] for c in left_out[:6]}
         raise DataFormatError(f"{path}: no numeric channel; columns {_preview(left_out)} hold text, dates or "
                               f"unnamed indexes ({line_or_row(first_line, 0)}: {shown})"
-                              + (f"; the time column is {columns.time!r}" if columns.time else ""))
+                              + (f"; the time column is {columns.time!r}" if columns.time else "")
+                              + _separator_hint(list(frame.columns), spec))
     if left_out:
-        logger.info("%s: left out %d column(s) that are not numeric channels: %s", path, len(left_out),
-                    _preview(left_out))
+        notes.append(f"{path}: left out {len(left_out)} column(s) that are not numeric channels: "
+                     f"{_preview(left_out)}")
+    for note in notes:  # logged once, here; typing adds its own (a time zone converted)
+        logger.info("%s", note)
     out = pd.DataFrame(numbers, index=pd.RangeIndex(len(frame)))
     if columns.time:
         out.insert(0, columns.time, frame[columns.time].to_numpy())
     if columns.label:
         out[columns.label] = frame[columns.label].to_numpy()
     out.attrs = {"source": str(path), "first_line": first_line, "time": columns.time, "label": columns.label,
-                 "channels": channels}
+                 "channels": channels, "notes": notes}
     return out
 
 

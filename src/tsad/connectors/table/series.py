@@ -38,7 +38,8 @@ def read_series(files: Sequence[Path], spec: TableSpec, *, labelled: bool = True
                                   f"{part.index[0]} is not after {previous.index[-1]}, the last time of "
                                   f"{previous.attrs['source']}; list the pieces in time order")
     frame = pd.concat([p[list(first.columns)] for p in parts])
-    frame.attrs = {"source": " + ".join(p.attrs["source"] for p in parts), "first_line": first.attrs["first_line"]}
+    frame.attrs = {"source": " + ".join(p.attrs["source"] for p in parts), "first_line": first.attrs["first_line"],
+                   "notes": [note for p in parts for note in p.attrs["notes"]]}
     return frame
 
 

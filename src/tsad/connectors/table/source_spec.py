@@ -80,7 +80,8 @@ def table_spec(source: Mapping[str, Any], dataset: str) -> TableSpec:
     Args:
         source: The block. Keys: ``train`` (required) and ``test``: a file, a list of files (pieces of one
             series, in time order), a folder or a glob (one entity per file, named after the file without its
-            suffix); ``split``: ``{fraction: f}`` or ``{at: time or step}`` when there is no ``test``;
+            suffix, or after its path below the glob's fixed prefix when the files lie in several folders);
+            ``split``: ``{fraction: f}`` or ``{at: time or step}`` when there is no ``test``;
             ``format``: ``csv`` or ``parquet`` (default: from each file's suffix); ``timestamp``: a column
             name, ``{column, format, unit, kind}`` (``kind: step`` for an integer step column, ``unit`` for
             epoch numbers) or null for row numbers; ``label``: a column name (anomaly 1, normal 0) or

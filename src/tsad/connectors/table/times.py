@@ -3,6 +3,8 @@ integer steps or row numbers, and strictly increasing."""
 
 from __future__ import annotations
 
+import logging
+import re
 import warnings
 
 import numpy as np
@@ -12,9 +14,16 @@ from tsad.connectors.table.reading import line_or_row
 from tsad.connectors.table.source_spec import TableSpec
 from tsad.core.errors import DataFormatError, first_bad_row
 
+logger = logging.getLogger(__name__)
 
-def time_index(cells: pd.DataFrame, spec: TableSpec, source: str, first_line: int | None) -> pd.Index:
+_UTC_OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$")  # at the end of an ISO time: 2024-05-01T08:00:00+02:00
+
+
+def time_index(cells: pd.DataFrame, spec: TableSpec, source: str, first_line: int | None,
+               notes: list[str] | None = None) -> pd.Index:
     """The index of ``read_cells``' output: ``timestamp`` (parsed), ``step`` (a step column, or the row numbers).
+
+    Times converted to UTC (from a UTC offset or a time zone) are logged and noted in ``notes``.
 
     Raises:
         DataFormatError: A time that does not parse, a step that is not a whole number, or a duplicated or
@@ -33,7 +42,8 @@ def time_index(cells: pd.DataFrame, spec: TableSpec, source: str, first_line: in
                                   "kind: step)")
         index = pd.Index(numbers.astype(np.int64), name="step")
     else:
-        index = pd.DatetimeIndex(_parse_times(values, spec, source, first_line), name="timestamp")
+        index = pd.DatetimeIndex(_parse_times(values, spec, source, first_line, [] if notes is None else notes),
+                                 name="timestamp")
     order = np.diff(index.asi8 if isinstance(index, pd.DatetimeIndex) else index.to_numpy())
     row = first_bad_row(order <= 0)
     if row is not None:
@@ -44,7 +54,13 @@ def time_index(cells: pd.DataFrame, spec: TableSpec, source: str, first_line: in
     return index
 
 
-def _parse_times(values: pd.Series, spec: TableSpec, source: str, first_line: int | None) -> pd.DatetimeIndex:
+def _note(notes: list[str], note: str) -> None:
+    logger.info("%s", note)
+    notes.append(note)
+
+
+def _parse_times(values: pd.Series, spec: TableSpec, source: str, first_line: int | None,
+                 notes: list[str]) -> pd.DatetimeIndex:
     column, unit, time_format = values.name, spec.time.unit, spec.time.format
     if unit is not None:
         numbers = pd.to_numeric(values, errors="coerce")
@@ -76,7 +92,11 @@ def _parse_times(values: pd.Series, spec: TableSpec, source: str, first_line: in
                                   f"{values.iloc[row]!r} as a timestamp {how}")
         # Times with a UTC offset become UTC; times without one keep their wall-clock value.
         stamps = pd.DatetimeIndex(parsed).tz_convert(None)
+        if _UTC_OFFSET.search(text.iloc[0]):
+            _note(notes, f"{source}: column {column!r}: times with a UTC offset (such as {text.iloc[0]!r}) "
+                         "converted to UTC")
     if stamps.tz is not None:
+        _note(notes, f"{source}: column {column!r}: times in time zone {stamps.tz} converted to UTC")
         stamps = stamps.tz_convert(None)
     row = first_bad_row(stamps.isna())
     if row is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tsad.core.errors import DataFormatError, first_bad_row
+from tsad.core.frames import beyond_float32
+
+logger = logging.getLogger(__name__)
 
 SWAT_STAGES: dict[str, tuple[str, ...]] = {
     "P1": ("FIT101", "LIT101", "MV101", "P101", "P102"),
@@ -58,8 +62,10 @@ def read_swat_export(path: str | Path) -> pd.DataFrame:
         path: A ``.xlsx``, ``.csv`` or ``.csv.gz`` file as distributed by iTrust or exported from it.
 
     Returns:
-        A DataFrame of strings with stripped column names. ``attrs["source"]`` holds the path and
-        ``attrs["first_line"]`` the 1-based file line (or sheet row) of the first data row.
+        A DataFrame of strings with stripped column names. ``attrs["source"]`` holds the path,
+        ``attrs["first_line"]`` the 1-based file line (or sheet row) of the first data row and ``attrs["notes"]``
+        what was accepted beyond the plain layout (a ``;`` separator, a byte-order mark, a group-header row), each
+        also logged.
 
     Raises:
         DataFormatError: The file is empty or has no SWaT header row.
@@ -69,21 +75,29 @@ def read_swat_export(path: str | Path) -> pd.DataFrame:
         raise DataFormatError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise DataFormatError(f"{path}: the file is empty")
+    notes: list[str] = []
     if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
         cells = pd.read_excel(path, header=None, dtype=object)
         cells = cells.map(_excel_cell_text)
     else:
-        sep = _sniff_separator(path)
+        head = _head(path)
+        sep = ";" if head.count(";") > head.count(",") else ","
+        if sep != ",":
+            _note(notes, f"{path}: {sep!r}-separated (detected)")
+        if head.startswith("\ufeff"):  # pandas drops it from the first name; said here
+            _note(notes, f"{path}: a UTF-8 byte-order mark at the start of the file, ignored")
         cells = pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     header_row = _find_header_row(cells, path)
-    names = [str(c).strip() for c in cells.iloc[header_row]]
+    if header_row and path.suffix.lower() not in {".xlsx", ".xlsm", ".xls"}:  # the sheets all have one
+        _note(notes, f"{path}: {header_row} line(s) above the header (a group-header row), skipped")
+    names = [str(c).lstrip("\ufeff").strip() for c in cells.iloc[header_row]]
     frame = cells.iloc[header_row + 1:].reset_index(drop=True)
     frame.columns = names
     frame = _drop_blank_columns(frame)
     filled = np.flatnonzero(~(frame == "").all(axis=1).to_numpy())
     frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # trailing blank lines
-    frame.attrs = {"source": str(path), "first_line": header_row + 2}
+    frame.attrs = {"source": str(path), "first_line": header_row + 2, "notes": notes}
     if frame.empty:
         raise DataFormatError(f"{path}: the file has a header but no data rows")
     return frame
@@ -97,14 +111,17 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         A new DataFrame indexed by ``timestamp`` (strictly increasing), with the 51 tags as float32 in SWaT
-        order and ``label`` as int8 (1 = attack, including the ``'A ttack'`` typo).
+        order and ``label`` as int8 (1 = attack, including the ``'A ttack'`` typo). ``attrs``: ``source`` and
+        ``notes`` (the reader's, plus columns ignored and decimal commas read, each also logged).
 
     Raises:
         DataFormatError: A missing column, an empty file, an unparseable timestamp, a duplicated or
-            unsorted timestamp, a non-numeric tag value or an unknown label, naming file, column and line.
+            unsorted timestamp, a non-numeric tag value, a value beyond float32's range or an unknown label,
+            naming file, column and line.
     """
     source = frame.attrs.get("source", "<frame>")
     first_line = int(frame.attrs.get("first_line", 2))
+    notes = list(frame.attrs.get("notes", []))
     columns = [str(c).strip() for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     missing = [c for c in (TIMESTAMP_COLUMN, *SWAT_TAGS, LABEL_COLUMN) if c not in columns]
@@ -113,6 +130,9 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
                               f"'{TIMESTAMP_COLUMN}', the 51 tags in SWaT order and '{LABEL_COLUMN}'")
     if len(frame) == 0:
         raise DataFormatError(f"{source}: no data rows")
+    ignored = [c for c in columns if c not in (TIMESTAMP_COLUMN, *SWAT_TAGS, LABEL_COLUMN)]
+    if ignored:
+        _note(notes, f"{source}: ignored column(s) {ignored}, which are not SWaT's")
 
     def line(i: int) -> int:
         return first_line + i
@@ -134,14 +154,25 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
                               f"{text.iloc[bad + 1]!r} is earlier than {text.iloc[bad]!r} on line {line(bad)}; "
                               "rows must be sorted in time")
 
-    values = {}
+    values, commas = {}, []
     for tag in SWAT_TAGS:
         cells = frame[tag].astype(str).str.strip()
+        comma = cells.str.contains(",", regex=False).to_numpy()
+        if comma.any():
+            commas.append((tag, int(np.argmax(comma))))
         numbers = pd.to_numeric(cells.str.replace(",", ".", regex=False), errors="coerce")
         bad = first_bad_row((numbers.isna() & (cells != "") & (cells.str.lower() != "nan")).to_numpy())
         if bad is not None:
             raise DataFormatError(f"{source}: column '{tag}', line {line(bad)}: {cells.iloc[bad]!r} is not a number")
+        bad = first_bad_row(beyond_float32(numbers.to_numpy(dtype=np.float64), cells))
+        if bad is not None:
+            raise DataFormatError(f"{source}: column '{tag}', line {line(bad)}: {cells.iloc[bad]!r} is beyond the "
+                                  f"range of float32 (±{np.finfo(np.float32).max:.3g}), the type of tag values")
         values[tag] = numbers.to_numpy(dtype=np.float32)
+    if commas:
+        tag, row = commas[0]
+        _note(notes, f"{source}: decimal commas read as decimal points in {len(commas)} column(s) (such as "
+                     f"{tag!r}, line {line(row)}: {frame[tag].iloc[row]!r})")
 
     label_text = frame[LABEL_COLUMN].astype(str)
     keys = label_text.str.replace(r"\s+", "", regex=True).str.lower()
@@ -152,6 +183,7 @@ def parse_swat_frame(frame: pd.DataFrame) -> pd.DataFrame:
                               f"{label_text.iloc[bad]!r}; expected 'Normal' or 'Attack'")
     typed = pd.DataFrame(values, index=stamps)
     typed["label"] = labels.to_numpy(dtype=np.int8)
+    typed.attrs = {"source": source, "notes": notes}
     return typed
 
 
@@ -275,11 +307,17 @@ def _group_header_row() -> list[str]:
     return row + [""]
 
 
-def _sniff_separator(path: Path) -> str:
+def _head(path: Path) -> str:
+    """The first three lines, for the separator and a byte-order mark."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        head = "".join(handle.readline() for _ in range(3))
-    return ";" if head.count(";") > head.count(",") else ","
+        return "".join(handle.readline() for _ in range(3))
+
+
+def _note(notes: list[str], note: str) -> None:
+    """Record something the reader accepted beyond the plain layout (the cleaning report shows them), and log it."""
+    logger.info("%s", note)
+    notes.append(note)
 
 
 def _find_header_row(cells: pd.DataFrame, path: Path, search_rows: int = 5) -> int:

@@ -27,7 +27,7 @@ def ingest_swat(source_train: pd.DataFrame, source_test: pd.DataFrame) -> tuple[
 
 def _typed(source: pd.DataFrame) -> pd.DataFrame:
     typed = parse_swat_frame(source)
-    typed.attrs = {"source": source.attrs.get("source", "swat")}
+    typed.attrs = {"source": source.attrs.get("source", "swat"), "notes": typed.attrs["notes"]}
     return typed
 
 

@@ -37,7 +37,7 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
     Args:
         raw_train: Typed training frame.
         raw_test: Typed test frame with the same channels (and entities), checked here and fingerprinted.
-        options: ``nan_policy`` (error | fill), ``max_fill_fraction``, ``gdn_recipe`` (bool; sets
+        options: ``nan_policy`` (error | fill | drop), ``max_fill_fraction``, ``gdn_recipe`` (bool; sets
             ``downsample`` 10 and ``drop_first`` "6h"), ``downsample`` (int), ``drop_first`` (duration or row
             count, training only) and ``drop_constant`` (channels constant in the training data of every
             entity).
@@ -57,10 +57,10 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
     downsample = int(recipe.get("downsample", options.get("downsample", 1)))
     drop_first = recipe.get("drop_first", options.get("drop_first"))
     policy, max_fill = options.get("nan_policy", "error"), float(options.get("max_fill_fraction", 0.01))
-    filled: dict[str, dict[str, int]] = {}
+    treated: dict[str, dict[str, int]] = {}  # filled values per channel, or rows and stretches dropped
     for entity in trains:
         label = entity_label(entity, "training data")
-        train, filled[label] = cleaning.fill_non_finite(trains[entity], label, policy, max_fill)
+        train, treated[label] = cleaning.apply_nan_policy(trains[entity], label, policy, max_fill)
         trains[entity] = cleaning.downsample_median(cleaning.drop_head(train, drop_first), downsample)
     constant = [c for c in channel_columns(raw_train)
                 if all(c in cleaning.constant_channels(part) for part in trains.values())] \
@@ -71,9 +71,13 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
         logger.info("Dropping %d channels constant in training: %s", len(constant), constant)
     report = {"fingerprint": fingerprint(raw_train, raw_test), "raw_channels": channel_columns(raw_train),
               "nan_policy": policy, "max_fill_fraction": max_fill,
-              "filled": {k: v for k, v in filled.items() if v}, "dropped_constant": constant,
+              "filled": {k: v for k, v in treated.items() if v and policy == "fill"},
+              "dropped": {k: v for k, v in treated.items() if v and policy == "drop"}, "dropped_constant": constant,
               "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values())),
-              "periods": {"train": _period(raw_train), "test": _period(raw_test)}}
+              "periods": {"train": _period(raw_train), "test": _period(raw_test)},
+              "notes": list(dict.fromkeys([*raw_train.attrs.get("notes", []), *raw_test.attrs.get("notes", []),
+                                           *(cleaning.describe_nan_treatment(k, policy, v) for k, v in treated.items()
+                                             if v)]))}
     return join_entities(trains).drop(columns=constant), report
 
 

@@ -53,7 +53,8 @@ def to_timestamps(series: WindowedSeries, scores: np.ndarray, aggregation: str) 
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"unknown aggregation {aggregation!r}; use one of {list(AGGREGATIONS)}")
     if aggregation == "last":
-        return last_step_timestamps(scores, series.window, series.stride, series.n_timestamps)
+        return series.map_stretches(scores, lambda part, rows: last_step_timestamps(part, series.window, series.stride,
+                                                                                    rows))
     if scores.ndim == 1:
         return series.to_timestamps(scores, aggregation)
     return np.column_stack([series.to_timestamps(column, aggregation) for column in scores.T])

@@ -46,8 +46,7 @@ def window_scores_and_flags(series: WindowedSeries, scores: np.ndarray, flags: n
     Returns:
         Window scores (N,) and window flags (N,) (None when ``flags`` is None).
     """
-    count = len(series.windows)
-    starts = np.arange(count) * series.stride
+    starts = series.window_starts
     # reduceat over [start, start + W) per window; ends are exclusive and never past T.
     bounds = np.stack([starts, starts + series.window], axis=1).ravel()
     padded = np.append(np.asarray(scores, dtype=np.float64), -np.inf)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 
-from tsad.core.frames import entity_label, join_entities, split_entities
+from tsad.core.frames import entity_label, join_entities, source_of, split_entities
 from tsad.core.windows import WindowedSeries
+
+logger = logging.getLogger(__name__)
 
 
 def split_validation(features_train: pd.DataFrame, options: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -34,7 +37,9 @@ def make_windows(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, Wind
     """Windows of ``window`` rows every ``stride`` rows per entity, as views over the float32 values.
 
     Returns:
-        ``{entity: WindowedSeries}`` (``{"": ...}`` for a single series); windows never cross entities.
+        ``{entity: WindowedSeries}`` (``{"": ...}`` for a single series); windows never cross entities, nor the
+        gaps left by dropped rows (``cleaning.nan_policy: drop``). The rows of a stretch between gaps shorter than a
+        window are left out of the series: they are not scored, and a warning counts them.
     """
     window, stride = int(options["window"]), int(options.get("stride", 1))
     out = {}
@@ -43,6 +48,10 @@ def make_windows(frame: pd.DataFrame, options: dict[str, Any]) -> dict[str, Wind
             out[entity] = WindowedSeries.from_frame(part, window, stride)
         except ValueError as error:
             raise ValueError(f"{entity_label(entity, 'data')}: {error}") from error
+        left_out = len(part) - out[entity].n_timestamps
+        if left_out:
+            logger.warning("%s: %d rows lie in stretches between dropped rows shorter than a window (%d); they get "
+                           "no window and no score", entity_label(entity, source_of(part, "data")), left_out, window)
     return out
 
 
