@@ -119,7 +119,7 @@ def main() -> None:
         reference_project = make_project(Path(tmp) / "reference", args.method, args.epochs)
         start = time.perf_counter()
         run(reference_project, pipeline)
-        print(f"{pipeline}, {args.epochs} epochs, uninterrupted: {time.perf_counter() - start:.1f} s")
+        print(f"{pipeline}, {args.epochs} epochs, uninterrupted: {time.perf_counter() - start:.1f} s")  # noqa: T201
         reference = test_scores(reference_project, args.method)
         failures = 0
         for moment, (pattern, extra) in MOMENTS.items():
@@ -135,12 +135,12 @@ def main() -> None:
             same = scores.index.equals(reference.index) and np.array_equal(scores["score"].to_numpy(),
                                                                          reference["score"].to_numpy())
             failures += not (killed and same)
-            print(f"- killed {moment}: {'killed' if killed else 'NOT KILLED (the moment never came)'}; on disk "
-                  f"{[Path(c).name for c in checkpoints]}; rerun: "
-                  f"{resumed.group(1) + ' (' + Path(resumed.group(2)).name + ')' if resumed else 'trained from scratch'}"
+            how = f"{resumed.group(1)} ({Path(resumed.group(2)).name})" if resumed else "trained from scratch"
+            print(f"- killed {moment}: {'killed' if killed else 'NOT KILLED (the moment never came)'}; "  # noqa: T201
+                  f"on disk {[Path(c).name for c in checkpoints]}; rerun: {how}"
                   f"{'; refused ' + ', '.join(Path(r).name for r in refused) if refused else ''}; "
                   f"{time.perf_counter() - start:.1f} s; scores {'identical' if same else 'DIFFERENT'}")
-        print("all identical" if not failures else f"{failures} moment(s) failed")
+        print("all identical" if not failures else f"{failures} moment(s) failed")  # noqa: T201
         sys.exit(1 if failures else 0)
 
 
