@@ -20,7 +20,8 @@ def scored(flags: str, evidence: np.ndarray | None = None) -> Scored:
     flagged = np.array([c == "1" for c in flags])
     times = pd.date_range("2021-01-01", periods=len(flags), freq="s", name="timestamp")
     rows = np.zeros((len(flags), 3)) if evidence is None else evidence
-    return Scored("", times, 1.0 + flagged, flagged, rows, ["x", "y", "z"], False)
+    return Scored("", times, 1.0 + flagged, flagged, rows, ["x", "y", "z"], False, np.zeros((len(flags), 0), bool),
+                  [])
 
 
 def test_an_alarm_opens_at_the_first_flag_and_closes_after_the_quiet_period():
@@ -41,7 +42,7 @@ def test_events_do_not_depend_on_how_rows_are_batched():
     parts = []
     for i in range(len(flags)):
         parts += tracker.update(Scored("", one.times[i:i + 1], one.scores[i:i + 1], one.flags[i:i + 1],
-                                       one.evidence[i:i + 1], one.channels, False))
+                                       one.evidence[i:i + 1], one.channels, False, one.departed[i:i + 1], []))
     assert parts == whole[:len(parts)] and len(parts) == len(whole)
 
 
