@@ -4,9 +4,10 @@ A score frame holds one row per timestamp of a split: ``score`` (float64, higher
 that score each channel one ``score.<channel>`` column per channel (``score`` is their sum), and ``label`` when the
 split is labelled; a multi-entity frame has an ``(entity, time)`` index (``tsad.core.frames``).
 
-Channels constant in training that are kept as evidence (``cleaning.constant_evidence``) add ``departed.<channel>``
-(int8, 1 where the channel departs from its training value) and ``departed`` (how many did) to a frame of rows
-scored with them (``with_departures``); ``flag_scores`` flags a row where one departed, whatever its score.
+Channels constant in training that are kept as evidence (``cleaning.constant_evidence``), when there are any, add
+``departed.<channel>`` (int8, 1 where the channel departs from its training value) and ``departed`` (how many did)
+to the frame of the rows they came with (``with_departures``); ``flag_scores`` flags a row where one departed,
+whatever its score.
 
 Thresholds are fitted per entity on validation score frames into one record (``tsad.core.thresholds.to_record``):
 on ``score``, or with ``per_channel: {combine: any | k_of_f, k}`` on each channel's column, the channel flags being
@@ -60,7 +61,8 @@ def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] |
 
 def with_departures(scores: pd.DataFrame, departed: pd.DataFrame) -> pd.DataFrame:
     """One entity's score frame with the departures of its evidence channels (``tsad.core.preprocessing.departures``
-    on the same rows): ``departed.<channel>`` per channel and their count ``departed``.
+    on the same rows): ``departed.<channel>`` per channel and their count ``departed``; unchanged without evidence
+    channels (as a model without any wrote it).
 
     Raises:
         ValueError: The departures are not on the score frame's rows.
@@ -68,6 +70,8 @@ def with_departures(scores: pd.DataFrame, departed: pd.DataFrame) -> pd.DataFram
     if not departed.index.equals(scores.index):
         raise ValueError(f"the evidence channels' departures cover {len(departed)} rows, the scores {len(scores)} "
                          "other rows: both must come from the same rows")
+    if departed.columns.empty:
+        return scores
     columns = departed.set_axis([f"{DEPARTED_PREFIX}{c}" for c in departed.columns], axis=1).astype(np.int8)
     return pd.concat([scores, columns, pd.DataFrame({DEPARTED: columns.sum(axis=1).astype(np.int16)})], axis=1)
 
