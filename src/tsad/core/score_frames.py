@@ -72,7 +72,8 @@ def with_departures(scores: pd.DataFrame, departed: pd.DataFrame) -> pd.DataFram
                          "other rows: both must come from the same rows")
     if departed.columns.empty:
         return scores
-    columns = departed.set_axis([f"{DEPARTED_PREFIX}{c}" for c in departed.columns], axis=1).astype(np.int8)
+    columns = departed.set_axis([f"{DEPARTED_PREFIX}{c}" for c in departed.columns], axis=1) \
+        .set_axis(scores.index).astype(np.int8)  # the scores' index exactly (a Parquet round trip may change units)
     return pd.concat([scores, columns, pd.DataFrame({DEPARTED: columns.sum(axis=1).astype(np.int16)})], axis=1)
 
 
