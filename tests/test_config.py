@@ -34,7 +34,8 @@ def test_every_dataset_and_experiment_is_resolved(parameters):
 
 def test_defaults_are_written_once_and_overridden_per_dataset(parameters):
     assert parameters["data"]["swat"]["windowing"]["window"] == 12
-    assert parameters["data"]["swat"]["cleaning"] == parameters["dataset_defaults"]["cleaning"]
+    assert parameters["data"]["swat"]["cleaning"] == parameters["dataset_defaults"]["cleaning"] | {
+        "constant_evidence": ["MV*", "P[0-9]*", "UV*"]}  # SWaT's actuators, named
     assert parameters["experiments"]["pca_swat"]["threshold"] == parameters["experiment_defaults"]["threshold"]
 
 

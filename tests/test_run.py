@@ -55,7 +55,9 @@ def test_pca_swat_logs_metrics_and_versions_artifacts(project):
         assert len(stored[artifact]) >= 1, artifact
     assert len(stored["01_raw/swat/raw_train.parquet"]) == 2  # one version per run
     scores = pd.read_parquet(next((project / "data/07_model_output/swat/pca/scores_test.parquet").rglob("*.parquet")))
-    assert list(scores.columns) == ["score", "label"] and scores.index.name == "timestamp"
+    evidence = [c for c in scores.columns if c.startswith("departed.")]  # the simulator's idle actuators (P102 ...)
+    assert list(scores.columns) == ["score", *evidence, "departed", "label"] and scores.index.name == "timestamp"
+    assert "departed.P102" in evidence
 
 
 def test_a_second_run_keeps_every_file_of_the_first(project):

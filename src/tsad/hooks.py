@@ -103,6 +103,7 @@ def card_facts(catalog: Any, run: Any, name: str, version: str, *, identity: dic
             "run_id": run.info.run_id, "run_link": f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}",
             "fingerprint": report.get("fingerprint", "unknown"), "periods": report.get("periods"),
             "rows_train": report.get("rows_train"), "dropped_constant": report.get("dropped_constant"),
+            "constant_evidence": report.get("constant_evidence"),
             "windowing": parameters["data"][dataset][protocol]["windowing"] if protocol
             else parameters["data"][dataset]["windowing"],
             "channels": [(c, float(grades[c]) if c in grades.index else None) for c in selected],

@@ -95,3 +95,12 @@ def test_typed_frame_contract(train_frame):
         validate_typed_frame(train_frame.assign(label=np.where(np.arange(len(train_frame)) == 4, 3, 0)), "x")
     with pytest.raises(DataFormatError, match="no rows"):
         validate_typed_frame(train_frame.iloc[:0], "x")
+
+
+def test_evidence_channels_by_pattern_or_by_whole_value():
+    values = {"P101": 1.0, "PIT501": 0.0, "MV201": {"a": 0.0, "b": 2.0}, "AIT201": 7.25}
+    assert cleaning.evidence_channels(values, ["P[0-9]*", "MV*"]) == ["P101", "MV201"]  # not the gauge PIT501
+    assert cleaning.evidence_channels(values, "discrete") == ["P101", "PIT501", "MV201"]
+    assert cleaning.evidence_channels(values, []) == []
+    with pytest.raises(ValueError, match="constant_evidence must be 'discrete' or a list"):
+        cleaning.evidence_channels(values, "P*")

@@ -99,7 +99,7 @@ def test_report_and_window_metrics_with_per_channel_thresholds(test_frame):
     val, test = labelled_scores(seed=1, labelled=False, n=2000), labelled_scores(seed=2, n=2000)
     record = nodes.fit_threshold(val, PER_CHANNEL)
     table = nodes.evaluate(test, record, EVALUATION)[1]
-    _, text = write_report(table, table, record, {"method": "transformer"})
+    _, text = write_report(table, table, record, {"method": "transformer"}, test)
     assert "One threshold per channel score; a point is flagged when any channel flags it." in text
     assert "thresholds from" in text
     windows = {"": WindowedSeries.from_frame(test_frame, 20, 20)}

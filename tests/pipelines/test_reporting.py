@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import EVALUATION, evaluation_params, score_frame
 
+from tsad.core.score_frames import with_departures
 from tsad.core.windows import WindowedSeries
 from tsad.pipelines.evaluation.nodes import evaluate, fit_threshold, score_random_control
 from tsad.pipelines.reporting import nodes
@@ -18,11 +20,26 @@ def test_report_compares_the_model_with_the_control():
     control_record = fit_threshold(control_val, {"strategy": "quantile", "q": 0.995})
     _, table = evaluate(test, record, EVALUATION)
     _, control_table = evaluate(control_test, control_record, EVALUATION)
-    combined, report = nodes.write_report(table, control_table, record, {"method": "pca"})
+    combined, report = nodes.write_report(table, control_table, record, {"method": "pca"}, test)
     assert list(combined.index.get_level_values("scorer")) == ["model", "random_control"]
     assert "# Evaluation report: `pca`" in report and "| point-wise | `precision` |" in report
     assert f"{table.at['series', 'roc_auc']:.4g}" in report and f"{control_table.at['series', 'roc_auc']:.4g}" in report
     assert "`pa_f1`" in report and "oracle" in report
+    assert "No channel constant in training is kept as evidence" in report
+
+
+def test_report_names_the_evidence_channels_that_departed():
+    test = score_frame(seed=2, signal=4)
+    departed = pd.DataFrame({"P101": np.zeros(len(test), np.int8), "MV201": np.zeros(len(test), np.int8)},
+                            index=test.index)
+    departed.iloc[600:610, 0] = 1  # inside the first labelled segment (rows 600-639)
+    departed.iloc[10:15, 0] = 1
+    test = with_departures(test[["score"]], departed).assign(label=test["label"])
+    record = fit_threshold(score_frame(labelled=False, signal=0, seed=1), {"strategy": "quantile", "q": 0.995})
+    _, table = evaluate(test, record, EVALUATION)
+    _, report = nodes.write_report(table, table, record, {"method": "pca"}, test)
+    assert "kept as evidence: `P101`, `MV201`" in report and "15 of 3000 test rows" in report
+    assert "| `P101` | 15 | 10 |" in report and "| `MV201` |" not in report  # only the channels that departed
 
 
 def test_plots(train_frame, test_frame):

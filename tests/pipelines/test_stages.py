@@ -1,12 +1,16 @@
 """The stage templates chained without ingestion, run in-process on synthetic frames with an in-memory catalog."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import STAGE_PARAMS, stage_outputs
 
 from tsad.core.errors import DataFormatError
+from tsad.core.preprocessing import departures
 from tsad.models import registry
+from tsad.pipelines.cleaning.nodes import clean_training_series
 from tsad.pipelines.scoring.nodes import score_series
 
 
@@ -14,6 +18,9 @@ def test_stages_end_to_end(train_frame, test_frame):
     constant_train = train_frame.assign(flat=np.float32(3.0))
     out = stage_outputs(constant_train, test_frame.assign(flat=np.float32(9.0)))
     assert out["cleaning_report"]["dropped_constant"] == ["flat"]
+    # Not evidence (no cleaning.constant_evidence here): dropped, and its 9.0 in the test rows flags nothing.
+    assert out["cleaning_report"]["constant_values"] == {"flat": 3.0}
+    assert out["cleaning_report"]["constant_evidence"] == [] and out["departures_test"].columns.empty
     assert out["selected_features"] == [f"c{i}" for i in range(5)]
     assert set(out["gra_grades"]["feature"]) == {f"c{i}" for i in range(5)}
     # The scaler saw the training rows only: its statistics are the clean training split's.
@@ -61,6 +68,28 @@ def entities(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """A multi-entity typed frame with a step index, as the SMD / MSL / NAB loaders produce."""
     parts = {name: frame.reset_index(drop=True).rename_axis("step") for name, frame in frames.items()}
     return pd.concat(parts, names=["entity"])
+
+
+def test_cleaning_records_each_constant_value_and_the_evidence_channels(train_frame, test_frame, caplog):
+    """Per entity where the entities differ; the evidence channels by shell pattern, or by value with "discrete"."""
+    constants = {"a": {"P1": 0.0, "P2": 1.0, "flat": 2.5}, "b": {"P1": 2.0, "P2": 1.0, "flat": 2.5}}
+    train = entities({e: train_frame.assign(**{c: np.float32(v) for c, v in values.items()})
+                      for e, values in constants.items()})
+    test = entities({e: test_frame.assign(P1=np.float32(0.0), P2=np.float32(1.0), flat=np.float32(2.5))
+                     for e in constants})
+    cleaning = STAGE_PARAMS["cleaning"] | {"constant_evidence": ["P*"], "evidence_tolerance": 0.1}
+    with caplog.at_level(logging.INFO, logger="tsad.pipelines.cleaning.nodes"):
+        clean, report = clean_training_series(train, test, cleaning)
+    assert report["dropped_constant"] == ["P1", "P2", "flat"] and "P1" not in clean.columns
+    assert report["constant_values"] == {"P1": {"a": 0.0, "b": 2.0}, "P2": 1.0, "flat": 2.5}
+    assert report["constant_evidence"] == ["P1", "P2"] and report["evidence_tolerance"] == 0.1
+    assert "kept as evidence (a departure from the training value flags the row" in caplog.text
+    assert "['P1', 'P2']" in caplog.text
+    by_value = clean_training_series(train, test, cleaning | {"constant_evidence": "discrete"})[1]
+    assert by_value["constant_evidence"] == ["P1", "P2"]  # flat is frozen at 2.5: an analog reading, not a state
+    departed = departures(test, report, "test data")  # entity b's pump reads 0, off its training value 2
+    assert departed.xs("a", level="entity").sum().to_dict() == {"P1": 0, "P2": 0}
+    assert departed.xs("b", level="entity").sum().to_dict() == {"P1": len(test_frame), "P2": 0}
 
 
 def test_multi_entity_data_runs_entity_by_entity(train_frame, test_frame, make_series):

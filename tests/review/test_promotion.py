@@ -55,7 +55,8 @@ def test_the_model_card_names_channels_threshold_and_metrics():
     facts = {"name": "pca_swat", "version": "3", "dataset": "swat", "method": "pca", "protocol": None,
              "run_id": "abc", "run_link": "#/experiments/1/runs/abc", "fingerprint": "f" * 64,
              "periods": {"train": ["2015-12-22 16:00:00", "2015-12-23 00:00:00"], "test": ["a", "b"]},
-             "rows_train": 28800, "dropped_constant": ["P102"], "windowing": {"window": 12, "stride": 1},
+             "rows_train": 28800, "dropped_constant": ["P102", "AIT999"], "constant_evidence": ["P102"],
+             "windowing": {"window": 12, "stride": 1},
              "channels": [("FIT101", 0.91), ("LIT101", 0.77)], "model_parameters": {"n_components": 10},
              "threshold": {"strategy": "quantile", "q": 0.995, "persistence": 1, "values": {"": 0.25}},
              "metrics": {"roc_auc": 0.73, "pr_auc": 0.34, "oracle_f1": 0.41, "flagged_fraction": 0.01},
@@ -66,7 +67,10 @@ def test_the_model_card_names_channels_threshold_and_metrics():
     card = model_card(facts)
     for expected in ("| FIT101 | 0.910 |", "`quantile`", "`0.25`", "| roc_auc | 0.7300 | 0.5000 |",
                      "oracle_f1 (threshold chosen on test labels", "`n_components` = `10`", "Trained on a simulator",
-                     "2015-12-22 16:00:00 to 2015-12-23 00:00:00", "swat_simulator_preset", "score_timeline.png"):
+                     "2015-12-22 16:00:00 to 2015-12-23 00:00:00", "swat_simulator_preset", "score_timeline.png",
+                     "Channels dropped as constant in training: P102, AIT999",
+                     "kept as evidence (a row where one departs from its training value is flagged, whatever its "
+                     "score): P102"):
         assert expected in card, expected
 
 

@@ -15,12 +15,14 @@ def options(**changes) -> AlarmOptions:
                            **changes})
 
 
-def scored(flags: str, evidence: np.ndarray | None = None) -> Scored:
-    """Rows at 1 s from a string of 0/1 flags; scores are 1 + the flag, evidence zeros unless given."""
+def scored(flags: str, evidence: np.ndarray | None = None, departed: np.ndarray | None = None) -> Scored:
+    """Rows at 1 s from a string of 0/1 flags; scores are 1 + the flag, evidence zeros unless given; ``departed``:
+    the rows' departures of the evidence channels P1 and P2 (none unless given)."""
     flagged = np.array([c == "1" for c in flags])
     times = pd.date_range("2021-01-01", periods=len(flags), freq="s", name="timestamp")
     rows = np.zeros((len(flags), 3)) if evidence is None else evidence
-    return Scored("", times, 1.0 + flagged, flagged, rows, ["x", "y", "z"], False)
+    departed = np.zeros((len(flags), 2), bool) if departed is None else departed
+    return Scored("", times, 1.0 + flagged, flagged, rows, ["x", "y", "z"], False, departed, ["P1", "P2"])
 
 
 def test_an_alarm_opens_at_the_first_flag_and_closes_after_the_quiet_period():
@@ -41,7 +43,8 @@ def test_events_do_not_depend_on_how_rows_are_batched():
     parts = []
     for i in range(len(flags)):
         parts += tracker.update(Scored("", one.times[i:i + 1], one.scores[i:i + 1], one.flags[i:i + 1],
-                                       one.evidence[i:i + 1], one.channels, False))
+                                       one.evidence[i:i + 1], one.channels, False, one.departed[i:i + 1],
+                                       one.departed_channels))
     assert parts == whole[:len(parts)] and len(parts) == len(whole)
 
 
@@ -61,6 +64,14 @@ def test_the_channels_that_moved_most_are_named():
     events = AlarmTracker(options()).update(scored("000000110000", evidence))
     close = events[-1]
     assert [c["channel"] for c in close["channels"]] == ["z", "x"] and close["channels"][0]["moved"] == 5.0
+
+
+def test_alarms_name_the_evidence_channels_that_departed():
+    departed = np.zeros((12, 2), bool)
+    departed[7:9, 1] = True  # P2 departs from its training value during the second alarm
+    events = AlarmTracker(options()).update(scored("011000110000", departed=departed))
+    assert [(e["event"], e["departed"]) for e in events] == [("open", []), ("close", []), ("open", []),
+                                                              ("close", ["P2"])]
 
 
 def test_open_alarms_close_when_the_stream_ends():

@@ -11,11 +11,13 @@ from conftest import entity_frame, synthetic_series
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tsad.core.preprocessing import preprocess
-from tsad.pipelines.serving.nodes import score_features
+from tsad.core.preprocessing import departures, preprocess
+from tsad.core.score_frames import entity_flagging
+from tsad.pipelines.serving.nodes import prepare_model_input, score_features, score_new_data
+from tsad.serving import rows_from_frame
 from tsad.streaming.scoring import Geometry, StreamingError, StreamScorer
 
-from .helpers import model_bundle, split
+from .helpers import EVIDENCE_ROWS, evidence_case, model_bundle, split
 
 
 def variant(bundle: dict, *, aggregation="mean", stride=None, persistence=1, downsample=1, band_prune=False) -> dict:
@@ -31,7 +33,8 @@ def variant(bundle: dict, *, aggregation="mean", stride=None, persistence=1, dow
 
 
 def whole(bundle: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    return score_features(preprocess(frame, bundle["preprocessing"], "test"), bundle)
+    pre = bundle["preprocessing"]
+    return score_features(preprocess(frame, pre, "test"), bundle, departures(frame, pre["cleaning"], "test"))
 
 
 def streamed(bundle: dict, frame: pd.DataFrame, chunks: list[int], entity: str = "") -> tuple[np.ndarray, ...]:
@@ -63,6 +66,31 @@ def test_streamed_flags_and_scores_are_the_whole_series(single, options, chunks)
     assert (times == reference.index.to_numpy()).all()
     np.testing.assert_array_equal(flags, reference["flag"].to_numpy().astype(bool))
     np.testing.assert_allclose(scores, reference["score"].to_numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_an_evidence_channel_departing_flags_its_rows_in_pipeline_registered_model_and_stream():
+    """The pump constant (off) in training is kept as evidence: the rows where it runs are flagged alike by the
+    pipeline's evaluation, the registered model and the stream, persistence notwithstanding; a change within the
+    tolerance, and the non-evidence constant channel, flag nothing of their own."""
+    out, bundle, rows = evidence_case()
+    pipeline = entity_flagging(out["scores_test"], out["threshold"], "").flags
+    model_input = rows_from_frame(rows, bundle["preprocessing"]["input_format"])  # as a client sends them
+    registered = score_new_data(prepare_model_input(model_input, bundle), bundle)
+    _, _, stream = streamed(bundle, rows, [17, 5])
+    np.testing.assert_array_equal(registered["flag"].to_numpy().astype(bool), pipeline)
+    np.testing.assert_array_equal(stream, pipeline)
+    departed = np.zeros(len(rows), dtype=bool)
+    departed[EVIDENCE_ROWS] = True
+    np.testing.assert_array_equal(registered["departed"].to_numpy() > 0, departed)
+    np.testing.assert_array_equal(out["scores_test"]["departed.P101"].to_numpy() > 0, departed)
+    assert pipeline[EVIDENCE_ROWS].all()
+    assert [c for c in registered.columns if c.startswith("departed")] == ["departed.P101", "departed"]
+    without = copy.deepcopy(bundle)  # the same model with no evidence channel: the score alone flags
+    without["preprocessing"]["cleaning"]["constant_evidence"] = []
+    by_score = whole(without, rows)["flag"].to_numpy().astype(bool)
+    assert not by_score[400]  # a lone departure: the score's persistence of 3 would not flag it
+    np.testing.assert_array_equal(pipeline, by_score | departed)
+    assert "`P101`" in out["evaluation_report"] and "16 of 500 test rows" in out["evaluation_report"]
 
 
 def test_the_flags_are_there_to_compare(single):

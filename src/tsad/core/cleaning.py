@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,6 +124,28 @@ def constant_channels(frame: pd.DataFrame) -> list[str]:
     """Channels that never change (they carry no information and break PCA-style scalings)."""
     values = frame[channel_columns(frame)]
     return [c for c in values.columns if values[c].nunique(dropna=False) <= 1]
+
+
+DISCRETE = "discrete"  # cleaning.constant_evidence: the channels constant at a whole number (a state code)
+
+
+def evidence_channels(constant_values: dict[str, Any], rule: str | list[str]) -> list[str]:
+    """The channels constant in training kept as evidence (``cleaning.constant_evidence``): a departure from their
+    training value in new rows flags the row.
+
+    Args:
+        constant_values: ``{channel: value}``, or ``{channel: {entity: value}}`` where entities differ.
+        rule: ``"discrete"``: the channels constant at a whole number in every entity (actuator and status
+            codes: 0 off, 1 closed, 2 open), not an analog reading frozen at some decimal; or shell patterns on
+            channel names (``["MV*", "P[0-9]*"]``, case-sensitive); ``[]``: none.
+    """
+    if rule == DISCRETE:
+        return [c for c, value in constant_values.items()
+                if all(float(v).is_integer() for v in (value.values() if isinstance(value, dict) else [value]))]
+    if isinstance(rule, str):
+        raise ValueError(f"cleaning.constant_evidence must be {DISCRETE!r} or a list of shell patterns on channel "
+                         f"names, got {rule!r}")
+    return [c for c in constant_values if any(fnmatch.fnmatchcase(c, pattern) for pattern in rule)]
 
 
 def downsample_median(frame: pd.DataFrame, factor: int) -> pd.DataFrame:

@@ -4,14 +4,20 @@ A score frame holds one row per timestamp of a split: ``score`` (float64, higher
 that score each channel one ``score.<channel>`` column per channel (``score`` is their sum), and ``label`` when the
 split is labelled; a multi-entity frame has an ``(entity, time)`` index (``tsad.core.frames``).
 
+Channels constant in training that are kept as evidence (``cleaning.constant_evidence``), when there are any, add
+``departed.<channel>`` (int8, 1 where the channel departs from its training value) and ``departed`` (how many did)
+to the frame of the rows they came with (``with_departures``); ``flag_scores`` flags a row where one departed,
+whatever its score.
+
 Thresholds are fitted per entity on validation score frames into one record (``tsad.core.thresholds.to_record``):
 on ``score``, or with ``per_channel: {combine: any | k_of_f, k}`` on each channel's column, the channel flags being
-combined by the rule. The evaluation, the window evaluation, the reports and the registered model all flag through
-``flag_scores``, so they flag alike.
+combined by the rule. The evaluation, the window evaluation, the reports, the registered model and the stream all
+flag through ``flag_scores``, so they flag alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -21,6 +27,8 @@ from tsad.core import thresholds
 from tsad.core.frames import split_entities
 
 CHANNEL_PREFIX = "score."  # per-channel score columns: "score.<channel>"
+DEPARTED = "departed"  # evidence channels departed from their training value, per row
+DEPARTED_PREFIX = "departed."  # and which: "departed.<channel>"
 _RULE_KEYS = ("combine", "k")
 
 
@@ -49,6 +57,29 @@ def channel_scores(scores: pd.DataFrame, channels: list[str] | tuple[str, ...] |
     if missing:
         raise ValueError(f"the scores have no per-channel column for channel(s) {missing}; they have {list(present)}")
     return scores[[f"{CHANNEL_PREFIX}{c}" for c in names]].to_numpy(dtype=np.float64), names
+
+
+def with_departures(scores: pd.DataFrame, departed: pd.DataFrame) -> pd.DataFrame:
+    """One entity's score frame with the departures of its evidence channels (``tsad.core.preprocessing.departures``
+    on the same rows): ``departed.<channel>`` per channel and their count ``departed``; unchanged without evidence
+    channels (as a model without any wrote it).
+
+    Raises:
+        ValueError: The departures are not on the score frame's rows.
+    """
+    if not departed.index.equals(scores.index):
+        raise ValueError(f"the evidence channels' departures cover {len(departed)} rows, the scores {len(scores)} "
+                         "other rows: both must come from the same rows")
+    if departed.columns.empty:
+        return scores
+    columns = departed.set_axis([f"{DEPARTED_PREFIX}{c}" for c in departed.columns], axis=1) \
+        .set_axis(scores.index).astype(np.int8)  # the scores' index exactly (a Parquet round trip may change units)
+    return pd.concat([scores, columns, pd.DataFrame({DEPARTED: columns.sum(axis=1).astype(np.int16)})], axis=1)
+
+
+def departed_channels(scores: pd.DataFrame) -> list[str]:
+    """The evidence channels of a score frame (empty when it was scored without any)."""
+    return [c[len(DEPARTED_PREFIX):] for c in scores.columns if isinstance(c, str) and c.startswith(DEPARTED_PREFIX)]
 
 
 def fit_threshold(scores: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
@@ -89,10 +120,15 @@ def fit_threshold(scores: pd.DataFrame, options: dict[str, Any]) -> dict[str, An
 def flag_scores(scores: pd.DataFrame, fitted: thresholds.FittedThreshold | thresholds.ChannelThreshold
                 ) -> thresholds.Flagging:
     """Flags of one entity's score frame: ``score`` against one threshold, or the channel score columns against
-    per-channel thresholds (combined by their rule)."""
+    per-channel thresholds (combined by their rule); and every row where an evidence channel departed (after the
+    persistence and pruning rules, which do not apply to it: one departure is evidence enough)."""
     if isinstance(fitted, thresholds.ChannelThreshold):
-        return thresholds.apply_channels(channel_scores(scores, fitted.channels)[0], fitted)
-    return thresholds.apply(scores["score"].to_numpy(dtype=np.float64), fitted)
+        flagging = thresholds.apply_channels(channel_scores(scores, fitted.channels)[0], fitted)
+    else:
+        flagging = thresholds.apply(scores["score"].to_numpy(dtype=np.float64), fitted)
+    if DEPARTED not in scores.columns:
+        return flagging
+    return dataclasses.replace(flagging, flags=flagging.flags | (scores[DEPARTED].to_numpy() > 0))
 
 
 def entity_flagging(scores: pd.DataFrame, record: dict[str, Any], entity: str) -> thresholds.Flagging | None:

@@ -17,6 +17,8 @@ class CleaningOptions:
     nan_policy: Literal["error", "fill", "drop"]
     max_fill_fraction: float
     drop_constant: bool
+    constant_evidence: Literal["discrete"] | list[str]
+    evidence_tolerance: float
     gdn_recipe: bool
     downsample: int
     drop_first: str | int | None

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.frames import join_entities, split_entities
-from tsad.core.score_frames import channel_score_columns
+from tsad.core.score_frames import DEPARTED, DEPARTED_PREFIX, channel_score_columns
 from tsad.models.base import Detector
 
 
@@ -40,7 +40,8 @@ class RandomDetector(Detector):
 
         Each entity draws from its own generator, seeded by ``(seed, split, entity position)``, so the control is
         the same whatever else the run does. When the model's frame has per-channel columns, the control gets U(0, 1)
-        per-channel columns too (from a generator of their own, so that ``score`` is drawn as without them).
+        per-channel columns too (from a generator of their own, so that ``score`` is drawn as without them); it
+        keeps the model's evidence departures (``departed``) and labels.
 
         Args:
             scores: A model's score frame (``tsad.core.score_frames``).
@@ -53,9 +54,10 @@ class RandomDetector(Detector):
             if columns:
                 uniform = self.draw(len(part), (split, position, 1), len(columns))
                 control = pd.concat([control, pd.DataFrame(uniform, index=part.index, columns=columns)], axis=1)
-            if "label" in part.columns:
-                control["label"] = part["label"].to_numpy()
-            parts[entity] = control
+            # The evidence channels' departures flag the control's rows as the model's: the comparison is then
+            # of the detectors alone.
+            kept = [c for c in part.columns if c in (DEPARTED, "label") or str(c).startswith(DEPARTED_PREFIX)]
+            parts[entity] = pd.concat([control, part[kept]], axis=1)
         return join_entities(parts)
 
     def _state_tensors(self) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from tsad.pipelines.windowing.pipeline import windowing_template
 
 DATA_PARAMETERS = ("cleaning", "scaling", "feature_selection", "windowing")
 MODEL_PARAMETERS = ("model", "scoring", "threshold", "evaluation")
-MODEL_INPUTS = ("windows_train", "windows_val", "windows_test")
+MODEL_INPUTS = ("windows_train", "windows_val", "windows_test", "departures_test")
 
 
 def data_pipeline(dataset: str, spec: DatasetSpec, protocol: str | None = None) -> Pipeline:

@@ -94,6 +94,8 @@ def model_card(facts: dict[str, Any]) -> str:
               f"- Test period: {' to '.join(periods.get('test', ['unknown']))}",
               f"- Window: {facts['windowing'].get('window')} rows, stride {facts['windowing'].get('stride', 1)}",
               f"- Channels dropped as constant in training: {', '.join(facts.get('dropped_constant') or []) or 'none'}",
+              "- Of these, kept as evidence (a row where one departs from its training value is flagged, whatever "
+              f"its score): {', '.join(facts.get('constant_evidence') or []) or 'none'}",
               "", f"### Channels the model watches ({len(facts['channels'])}, grey-relational grade)", "",
               "| channel | grade |", "|---|---|"]
     lines += [f"| {name} | {'' if grade is None else f'{grade:.3f}'} |" for name, grade in facts["channels"]]

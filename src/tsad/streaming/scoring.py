@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from tsad.core.frames import entity_label, join_entities, split_entities
-from tsad.core.preprocessing import preprocess
-from tsad.core.score_frames import CHANNEL_PREFIX
+from tsad.core.preprocessing import departures, preprocess
+from tsad.core.score_frames import CHANNEL_PREFIX, DEPARTED_PREFIX, departed_channels
 from tsad.pipelines.serving.nodes import score_features
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,8 @@ class Scored:
     """Rows of one entity whose flags are final: their times, scores, flags and per-row evidence.
 
     ``evidence`` is (rows, channels): the detector's per-channel scores when it has them, else the preprocessed
-    (scaled, selected) channel values; ``channels`` names its columns.
+    (scaled, selected) channel values; ``channels`` names its columns. ``departed`` is (rows, evidence channels):
+    True where a channel kept as evidence departed from its training value; ``departed_channels`` names them.
     """
 
     entity: str
@@ -86,6 +87,8 @@ class Scored:
     evidence: np.ndarray
     channels: list[str]
     channel_scored: bool
+    departed: np.ndarray
+    departed_channels: list[str]
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -121,9 +124,9 @@ class EntityScorer:
         first_buffered = self.start // d
         if last < self.emitted or processed - first_buffered < geometry.window:
             return None
-        features = preprocess(join_entities({self.entity: self.buffer}), bundle["preprocessing"],
-                              entity_label(self.entity, "stream"))
-        scores = score_features(features, bundle)
+        rows, name = join_entities({self.entity: self.buffer}), entity_label(self.entity, "stream")
+        features = preprocess(rows, bundle["preprocessing"], name)
+        scores = score_features(features, bundle, departures(rows, bundle["preprocessing"]["cleaning"], name))
         features, scores = split_entities(features)[self.entity], split_entities(scores)[self.entity]
         take = slice(self.emitted - first_buffered, last - first_buffered + 1)
         channel_columns = [c for c in scores.columns if c.startswith(CHANNEL_PREFIX)]
@@ -132,8 +135,10 @@ class EntityScorer:
                                                                           channel_columns]
         else:
             evidence, names = features.to_numpy(dtype=np.float64)[take], list(features.columns)
+        departed = departed_channels(scores)
         out = Scored(self.entity, scores.index[take], scores["score"].to_numpy()[take],
-                     scores["flag"].to_numpy()[take].astype(bool), evidence, names, bool(channel_columns))
+                     scores["flag"].to_numpy()[take].astype(bool), evidence, names, bool(channel_columns),
+                     scores[[f"{DEPARTED_PREFIX}{c}" for c in departed]].to_numpy()[take] > 0, departed)
         self.emitted = last + 1
         self._trim(geometry)
         return out

@@ -126,11 +126,13 @@ class Stream:
 
 
 def score_events(scored: Scored) -> list[dict[str, Any]]:
-    """One JSON-ready record per scored row: entity, time, score, flag."""
+    """One JSON-ready record per scored row: entity, time, score, flag, and how many evidence channels departed
+    (the alarm events name them)."""
     times = (np.datetime_as_string(np.asarray(scored.times, dtype="datetime64[s]")).tolist()
              if np.issubdtype(np.asarray(scored.times).dtype, np.datetime64) else np.asarray(scored.times).tolist())
-    return [{"entity": scored.entity, "time": t, "score": float(s), "flag": int(f)}
-            for t, s, f in zip(times, scored.scores.tolist(), scored.flags.tolist(), strict=True)]
+    departed = scored.departed.sum(axis=1).tolist()
+    return [{"entity": scored.entity, "time": t, "score": float(s), "flag": int(f), "departed": d}
+            for t, s, f, d in zip(times, scored.scores.tolist(), scored.flags.tolist(), departed, strict=True)]
 
 
 def run(stream: Stream, poll_s: float, until_idle_s: float | None = None) -> None:

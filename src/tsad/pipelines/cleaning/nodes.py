@@ -39,8 +39,10 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
         raw_test: Typed test frame with the same channels (and entities), checked here and fingerprinted.
         options: ``nan_policy`` (error | fill | drop), ``max_fill_fraction``, ``gdn_recipe`` (bool; sets
             ``downsample`` 10 and ``drop_first`` "6h"), ``downsample`` (int), ``drop_first`` (duration or row
-            count, training only) and ``drop_constant`` (channels constant in the training data of every
-            entity).
+            count, training only), ``drop_constant`` (channels constant in the training data of every
+            entity), ``constant_evidence`` (which of those are kept as evidence, see
+            ``tsad.core.cleaning.evidence_channels``; absent: none) and ``evidence_tolerance`` (a larger change
+            from the training value is a departure).
 
     Returns:
         Clean training frame and the report: the decisions, what was filled in training, the data fingerprint and
@@ -67,18 +69,35 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
         if options.get("drop_constant", True) else []
     if len(constant) == len(channel_columns(raw_train)):
         raise DataFormatError(f"{source_of(raw_train, 'training data')}: every channel is constant in training")
+    values = constant_values(trains, constant)
+    evidence = cleaning.evidence_channels(values, options.get("constant_evidence", []))  # absent: none
     if constant:
-        logger.info("Dropping %d channels constant in training: %s", len(constant), constant)
+        logger.info("Dropping %d channels constant in training from the model's inputs: %s; kept as evidence "
+                    "(a departure from the training value flags the row, cleaning.constant_evidence): %s",
+                    len(constant), constant, evidence or "none")
     report = {"fingerprint": fingerprint(raw_train, raw_test), "raw_channels": channel_columns(raw_train),
               "nan_policy": policy, "max_fill_fraction": max_fill,
               "filled": {k: v for k, v in treated.items() if v and policy == "fill"},
               "dropped": {k: v for k, v in treated.items() if v and policy == "drop"}, "dropped_constant": constant,
+              "constant_values": values, "constant_evidence": evidence,
+              "evidence_tolerance": float(options.get("evidence_tolerance", 0.0)),
               "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values())),
               "periods": {"train": _period(raw_train), "test": _period(raw_test)},
               "notes": list(dict.fromkeys([*raw_train.attrs.get("notes", []), *raw_test.attrs.get("notes", []),
                                            *(cleaning.describe_nan_treatment(k, policy, v) for k, v in treated.items()
                                              if v)]))}
     return join_entities(trains).drop(columns=constant), report
+
+
+def constant_values(trains: dict[str, pd.DataFrame], constant: list[str]) -> dict[str, Any]:
+    """Each constant channel's training value: ``{channel: value}``, or ``{channel: {entity: value}}`` for a
+    channel constant at a different value in each entity."""
+    per_entity = {entity: part[constant].iloc[0].astype(float).to_dict() for entity, part in trains.items()}
+    out: dict[str, Any] = {}
+    for channel in constant:
+        values = {entity: per_entity[entity][channel] for entity in trains}
+        out[channel] = next(iter(values.values())) if len(set(values.values())) == 1 else values
+    return out
 
 
 def _period(frame: pd.DataFrame) -> list[str]:
@@ -90,6 +109,11 @@ def _period(frame: pd.DataFrame) -> list[str]:
 def clean_test_series(raw_test: pd.DataFrame, cleaning_report: dict[str, Any]) -> pd.DataFrame:
     """The test split cleaned by the training decisions, as a registered model cleans new rows."""
     return preprocessing.clean_split(raw_test, cleaning_report, "test data")
+
+
+def evidence_departures(raw_test: pd.DataFrame, cleaning_report: dict[str, Any]) -> pd.DataFrame:
+    """Where the test split's evidence channels depart from their training value, as a registered model finds it."""
+    return preprocessing.departures(raw_test, cleaning_report, "test data")
 
 
 def fingerprint(*frames: pd.DataFrame) -> str:

@@ -15,7 +15,7 @@ from tsad.core import metrics
 from tsad.core.evaluation import MEAN_ROW, SERIES_ROW, EvaluationOptions
 from tsad.core.frames import SINGLE, split_entities
 from tsad.core.metrics import segments
-from tsad.core.score_frames import entity_flagging
+from tsad.core.score_frames import DEPARTED, DEPARTED_PREFIX, departed_channels, entity_flagging
 from tsad.core.windows import WindowedSeries
 
 _PLOT_POINTS = 4000  # the timeline is max-pooled to this many bins so that long series stay readable
@@ -39,8 +39,9 @@ METRIC_GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 # --------------------------------------------------------------------------------------------------- report
 def write_report(table: pd.DataFrame, control_table: pd.DataFrame, threshold: dict[str, Any],
-                 model: dict[str, Any]) -> tuple[pd.DataFrame, str]:
-    """The metrics table of model and random control (one CSV) and a short markdown report.
+                 model: dict[str, Any], scores_test: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The metrics table of model and random control (one CSV) and a short markdown report, which names the
+    evidence channels that departed in the test scores (``scores_test``).
 
     Returns:
         A frame indexed by (``scorer``: ``model`` | ``random_control``, ``entity``) with one column per metric,
@@ -66,6 +67,7 @@ def write_report(table: pd.DataFrame, control_table: pd.DataFrame, threshold: di
               + ("no threshold was found" if not values else
                  f"threshold{'s' if per_channel else ''} "
                  + (f"{values[0]:.6g}" if len(values) == 1 else f"from {min(values):.6g} to {max(values):.6g}")), ""]
+    lines += _evidence_lines(scores_test)
     if table.empty:
         lines += ["The test data has no labels: no metric is computed.", ""]
         return combined, "\n".join(lines)
@@ -102,6 +104,30 @@ def write_report(table: pd.DataFrame, control_table: pd.DataFrame, threshold: di
               "- Artifacts: `metrics_table.csv` (model and control, per entity), `score_timeline.png`, "
               "`pr_curve.png`, `channel_contributions.png`.", ""]
     return combined, "\n".join(lines)
+
+
+def _evidence_lines(scores: pd.DataFrame) -> list[str]:
+    """The report's section on the channels kept as evidence and the test rows where they departed."""
+    names = departed_channels(scores)
+    lines = ["## Evidence channels", ""]
+    if not names:
+        return lines + ["- No channel constant in training is kept as evidence (`cleaning.constant_evidence`).", ""]
+    departed = scores[DEPARTED].to_numpy() > 0
+    lines += [f"- Constant in training, kept as evidence: {', '.join(f'`{n}`' for n in names)}. A test row where one "
+              "departs from its training value is flagged whatever its score (the threshold-free metrics use the "
+              f"score alone): {int(departed.sum())} of {len(scores)} test rows.", ""]
+    if not departed.any():
+        return lines
+    labels = scores["label"].to_numpy() > 0 if "label" in scores.columns else None
+    lines += ["| evidence channel | test rows departed |" + (" of them labelled anomalous |" if labels is not None
+                                                             else ""),
+              "|---|---|" + ("---|" if labels is not None else "")]
+    for name in names:
+        rows = scores[f"{DEPARTED_PREFIX}{name}"].to_numpy() > 0
+        if rows.any():
+            lines.append(f"| `{name}` | {int(rows.sum())} |" + (f" {int((rows & labels).sum())} |"
+                                                                 if labels is not None else ""))
+    return lines + [""]
 
 
 def _fmt(value: float) -> str:

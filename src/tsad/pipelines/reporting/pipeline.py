@@ -18,8 +18,8 @@ from tsad.pipelines.reporting.nodes import (
 
 def reporting_template() -> Pipeline:
     return Pipeline([
-        Node(write_report, ["metrics_by_entity", "random_control_metrics_by_entity", "threshold", "params:model"],
-             ["metrics_table", "evaluation_report"], name="write_evaluation_report"),
+        Node(write_report, ["metrics_by_entity", "random_control_metrics_by_entity", "threshold", "params:model",
+                            "scores_test"], ["metrics_table", "evaluation_report"], name="write_evaluation_report"),
         Node(plot_score_timeline, ["scores_test", "threshold"], "score_timeline", name="plot_score_timeline"),
         Node(plot_pr_curve, ["scores_test", "random_control_scores_test", "threshold"], "pr_curve",
              name="plot_pr_curve"),

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tsad.core.frames import join_entities
-from tsad.core.score_frames import CHANNEL_PREFIX
+from tsad.core.frames import join_entities, split_entities
+from tsad.core.score_frames import CHANNEL_PREFIX, with_departures
 from tsad.core.windows import WindowedSeries, n_windows
 from tsad.models import registry
 
@@ -76,7 +76,7 @@ def scored_windows(series: WindowedSeries, stride: int | str | None) -> Windowed
 
 
 def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
-                 scoring: dict[str, Any]) -> pd.DataFrame:
+                 scoring: dict[str, Any], departures: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-timestamp anomaly scores of a split, each entity with its own detector.
 
     Args:
@@ -88,13 +88,17 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
             non-overlapping ones (default: the split's windows, ``windowing.stride``); rows between get the
             scores of the windows that cover them, so the threshold, the metrics and the registered model
             work as before.
+        departures: The split's evidence channel departures (``tsad.core.preprocessing.departures``), or None
+            for a split without (validation rows are training rows, where evidence channels are constant).
 
     Returns:
         A frame on the split's index with ``score`` (float64, higher = more anomalous), for a detector with
-        per-channel scores one ``score.<channel>`` column per channel (``score`` is their sum), and, when the
-        split is labelled, ``label``.
+        per-channel scores one ``score.<channel>`` column per channel (``score`` is their sum), with
+        ``departures`` its ``departed.<channel>`` and ``departed`` columns, and, when the split is labelled,
+        ``label``.
     """
     aggregation = scoring.get("aggregation", "mean")
+    departed = None if departures is None else split_entities(departures)
     parts = {}
     for entity, split_series in windows.items():
         series = scored_windows(split_series, scoring.get("stride"))
@@ -116,6 +120,8 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
             scores = pd.concat([scores, pd.DataFrame(mapped, index=series.index,
                                                      columns=[f"{CHANNEL_PREFIX}{c}" for c in series.channels])],
                                axis=1)
+        if departed is not None:
+            scores = with_departures(scores, departed[entity])
         if series.labels is not None:
             scores["label"] = series.labels
         parts[entity] = scores

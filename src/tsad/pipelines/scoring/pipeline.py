@@ -1,4 +1,5 @@
-"""Scoring stage: ``detector`` -> ``scores_val`` and ``scores_test`` (per timestamp, versioned Parquet)."""
+"""Scoring stage: ``detector`` -> ``scores_val`` and ``scores_test`` (per timestamp, versioned Parquet; the test
+scores with the departures of the evidence channels, ``departures_test``)."""
 
 from __future__ import annotations
 
@@ -10,5 +11,6 @@ from tsad.pipelines.scoring.nodes import score_series
 def scoring_template() -> Pipeline:
     return Pipeline([
         Node(score_series, ["detector", "windows_val", "params:scoring"], "scores_val", name="score_val"),
-        Node(score_series, ["detector", "windows_test", "params:scoring"], "scores_test", name="score_test"),
+        Node(score_series, ["detector", "windows_test", "params:scoring", "departures_test"], "scores_test",
+             name="score_test"),
     ])

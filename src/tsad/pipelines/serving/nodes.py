@@ -16,7 +16,7 @@ import pandas as pd
 from tsad.core import thresholds
 from tsad.core.errors import DataFormatError
 from tsad.core.frames import join_entities, split_entities
-from tsad.core.preprocessing import preprocess
+from tsad.core.preprocessing import departures, preprocess
 from tsad.core.score_frames import flag_scores
 from tsad.pipelines.scoring.nodes import score_series
 from tsad.pipelines.windowing.nodes import make_windows
@@ -61,24 +61,29 @@ def score_new_data(inference_frame: pd.DataFrame, model_bundle: dict[str, Any]) 
     Returns:
         One row per timestamp (and entity): the time column, ``score`` (higher = more anomalous) and ``flag``
         (the threshold strategy's flags, e.g. the score reaching the entity's threshold for ``persistence``
-        consecutive timestamps; with per-channel thresholds, the channel flags combined by their rule), and
-        ``score.<channel>`` per channel for detectors that score each channel.
+        consecutive timestamps; with per-channel thresholds, the channel flags combined by their rule; and every
+        row where a channel kept as evidence departed from its training value), ``score.<channel>`` per channel
+        for detectors that score each channel, and ``departed.<channel>`` per evidence channel with their count
+        ``departed``.
     """
     pre = model_bundle["preprocessing"]
     features = preprocess(inference_frame, pre, "model input")  # what the training pipeline did to its test split
-    return _as_rows(score_features(features, model_bundle), pre["input_format"])
+    departed = departures(inference_frame, pre["cleaning"], "model input")
+    return _as_rows(score_features(features, model_bundle, departed), pre["input_format"])
 
 
-def score_features(features: pd.DataFrame, model_bundle: dict[str, Any]) -> pd.DataFrame:
-    """Scores and flags of preprocessed features (the second half of ``score_new_data``, which streaming scoring
-    also runs on each entity's buffered rows).
+def score_features(features: pd.DataFrame, model_bundle: dict[str, Any], departed: pd.DataFrame) -> pd.DataFrame:
+    """Scores and flags of preprocessed features and the departures of the evidence channels on the same rows
+    (``tsad.core.preprocessing.departures``): the second half of ``score_new_data``, which streaming scoring also
+    runs on each entity's buffered rows.
 
     Returns:
         A score frame on the features' index: ``score``, ``score.<channel>`` for detectors that score each
-        channel, and ``flag`` (int8).
+        channel, ``departed.<channel>`` and ``departed``, and ``flag`` (int8).
     """
     pre = model_bundle["preprocessing"]
-    scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"])
+    scores = score_series(model_bundle["detector"], make_windows(features, pre["windowing"]), model_bundle["scoring"],
+                          departed)
     record = model_bundle["threshold"]
     # flag_scores, as the evaluation stage: per-channel thresholds flag from the channel score columns.
     flags = [flag_scores(part, thresholds.from_record(record, entity)).flags
