@@ -5,8 +5,8 @@ small epochs) in a child process; the child is killed with SIGKILL when its log 
 command runs to the end, and its test scores must equal those of an uninterrupted run in another copy, exactly.
 
 Moments: during an epoch (after the first one's log line), while a checkpoint file is being written (the child's
-``torch.save`` is slowed half way through the second epoch's file, so the kill lands inside it), right after a checkpoint was
-renamed into place, and during scoring (after training finished). Prints one line per moment: what the rerun
+``torch.save`` is slowed half way through the second epoch's file, so the kill lands inside it), right after a
+checkpoint was renamed into place, and during scoring (after training finished). Prints one line per moment: what the rerun
 logged about the checkpoint it resumed from, and whether the scores match.
 
     .venv/bin/python benchmarks/kill_resume.py [--method tman] [--epochs 4]
