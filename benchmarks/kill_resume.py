@@ -6,8 +6,8 @@ command runs to the end, and its test scores must equal those of an uninterrupte
 
 Moments: during an epoch (after the first one's log line), while a checkpoint file is being written (the child's
 ``torch.save`` is slowed half way through the second epoch's file, so the kill lands inside it), right after a
-checkpoint was renamed into place, and during scoring (after training finished). Prints one line per moment: what the rerun
-logged about the checkpoint it resumed from, and whether the scores match.
+checkpoint was renamed into place, and during scoring (after training finished). Prints one line per moment: what
+the rerun logged about the checkpoint it resumed from, and whether the scores match.
 
     .venv/bin/python benchmarks/kill_resume.py [--method tman] [--epochs 4]
 """
