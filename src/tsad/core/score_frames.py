@@ -65,9 +65,14 @@ def with_departures(scores: pd.DataFrame, departed: pd.DataFrame) -> pd.DataFram
     channels (as a model without any wrote it).
 
     Raises:
-        ValueError: The departures are not on the score frame's rows.
+        ValueError: The departures are not on the score frame's rows (or more).
     """
-    if not departed.index.equals(scores.index):
+    if len(departed) > len(scores):  # rows of a stretch shorter than a window (nan_policy: drop) have no score
+        index = departed.index
+        if isinstance(index, pd.DatetimeIndex) and isinstance(scores.index, pd.DatetimeIndex):
+            index = index.as_unit(scores.index.unit)
+        departed = departed[index.isin(scores.index)]
+    if len(departed) != len(scores):
         raise ValueError(f"the evidence channels' departures cover {len(departed)} rows, the scores {len(scores)} "
                          "other rows: both must come from the same rows")
     if departed.columns.empty:
