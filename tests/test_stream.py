@@ -20,7 +20,7 @@ from kedro.framework.session import KedroSession
 
 from tsad.datasets.swat.files import read_swat_export
 from tsad.serving import swat_model_input
-from tsad.streaming.service import load_options, main, open_stream, run
+from tsad.streaming.service import load_options, main, open_stream
 from tsad.streaming.sources import read_jsonl
 
 pytestmark = pytest.mark.slow
@@ -159,9 +159,13 @@ def test_the_same_over_mqtt_with_a_malformed_message(trained, broker, tmp_path):
               for i in range(half, len(records), 25)]
     for info in infos:
         info.wait_for_publish(30)
-    run(stream, poll_s=0.05, until_idle_s=2.0)
+    # until every message has arrived, not until a quiet spell: a loaded machine may pause longer than any spell
+    step_until(stream, lambda stats: stats["accepted"] == len(records) and stats["bad_messages"] == 1
+               and stats["bad_rows"] == 1)
+    stream.finish(flush=True)
     publisher.loop_stop()
-    time.sleep(0.5)
+    expected_closes = len(segments(trained["batch"]["flag"].to_numpy().astype(bool), options["alarm"]["quiet"]))
+    wait_for(lambda: len([e for e in received if e["event"] == "close"]) >= expected_closes)
     listener.loop_stop()
 
     streamed = pd.DataFrame(read_jsonl(tmp_path / "scores.jsonl"))
@@ -169,6 +173,22 @@ def test_the_same_over_mqtt_with_a_malformed_message(trained, broker, tmp_path):
     stats = stream.stats()
     assert stats["bad_messages"] == 1 and stats["bad_by_reason"] == {"bad value": 1}
     check_alarms(received, trained, options["alarm"]["quiet"])
+
+
+def step_until(stream, done, timeout_s: float = 300) -> None:
+    """Turn the stream's loop until ``done(stream.stats())``; a generous limit only guards against a hang."""
+    deadline = time.monotonic() + timeout_s
+    while not done(stream.stats()):
+        if not stream.step():
+            assert time.monotonic() < deadline, f"the stream stopped short: {stream.stats()}"
+            time.sleep(0.05)
+
+
+def wait_for(condition, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_the_command_line_replays_a_folder(trained, tmp_path, monkeypatch):
