@@ -3,8 +3,10 @@
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 import yaml
+from kedro.framework.cli.project import run as kedro_run
 
 from tsad import settings
 from tsad.config import ParameterError, TsadConfigLoader, experiment_parameters
@@ -103,3 +105,16 @@ def test_every_stage_block_is_checked_when_the_configuration_loads(tmp_path, ove
     (tmp_path / "local" / "parameters.yml").write_text(override)
     with pytest.raises(ParameterError, match=message):
         TsadConfigLoader(str(tmp_path), **settings.CONFIG_LOADER_ARGS)["parameters"]
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"pipelines": ["pca_swat"]}, {"pca_swat"}),
+    ({"pipelines": ["tanogan_nab", "knn_swat_mgan_paper"]}, {"tanogan_nab", "knn_swat"}),
+    ({"pipelines": [], "pipeline": None}, set()),  # __default__ prepares data
+])
+def test_kedro_run_computes_the_experiments_of_its_pipelines(project, options, expected):
+    loader = TsadConfigLoader(str(project / "conf"), **settings.CONFIG_LOADER_ARGS)
+    with click.Context(kedro_run, info_name="run") as context:
+        context.params = options
+        assert set(loader["parameters"]["experiments"]) == expected
+    assert len(loader["parameters"]["experiments"]) == len(registry.available()) * len(DATASETS)  # elsewhere, all

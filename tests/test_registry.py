@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from kedro.io import DataCatalog
 
-from tsad import settings
+from tsad import pipeline_registry, settings
 from tsad.config import TsadConfigLoader
 from tsad.datasets.registry import DATASETS
 from tsad.models import registry
 from tsad.pipeline_registry import register_pipelines
+from tsad.pipelines import compose
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 METHODS = registry.available()  # conf/base/parameters/methods declares each built-in method
@@ -68,3 +69,18 @@ def test_model_pipelines_use_their_datasets_windows(pipelines):
 
 def test_default_pipeline_never_trains(pipelines):
     assert not any(n.name.endswith("fit_detector") for n in pipelines["__default__"].nodes)
+
+
+def test_each_pipeline_is_built_on_first_access_and_kept(monkeypatch):
+    built = []
+
+    def model_pipeline(method, dataset, protocol=None):
+        built.append((method, dataset, protocol))
+        return compose.model_pipeline(method, dataset, protocol)
+
+    monkeypatch.setattr(pipeline_registry, "model_pipeline", model_pipeline)
+    pipelines = register_pipelines()
+    assert "tman_swat" in pipelines and "pca_swatt" not in pipelines and not built  # names, nothing built
+    assert pipelines["pca_swat"] is pipelines["pca_swat"]
+    assert pipelines["__default__"] is pipelines["data_swat"]
+    assert built == [("pca", "swat", None)]

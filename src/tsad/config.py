@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 from kedro.config import OmegaConfigLoader
-from kedro.framework.project import settings
+from kedro.framework.project import pipelines, settings
 from kedro.utils import find_kedro_project
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.resolvers import oc
@@ -84,8 +84,9 @@ class ParameterError(ValueError):
     """A parameter the method or stage does not know, or of the wrong type; raised before any node runs."""
 
 
-def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
-    """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair.
+def experiment_parameters(defaults: Any, methods: Any, datasets: Any, only: Collection[str] | None = None) -> dict:
+    """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair, or for the pairs
+    named in ``only``.
 
     The ``model`` block is completed with the method's own defaults (its config dataclass, where each default is
     written once) and checked against it. A method with checkpoints writes them to
@@ -98,12 +99,13 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any) -> dict:
     out = {}
     for ds, ds_config in datasets.items():
         per_method = _method_overrides(ds_config, methods, f"datasets.{ds}")
-        for method, method_config in methods.items():
+        chosen = {m: c for m, c in methods.items() if only is None or f"{m}_{ds}" in only}
+        for method, method_config in chosen.items():
             out[f"{method}_{ds}"] = _experiment(defaults, method, ds, f"{ds}/{method}", method_config,
                                                   per_method.get(method, {}))
         for protocol, entry in ((ds_config or {}).get("protocols") or {}).items():  # experiments.<m>_<ds>.<protocol>
             in_protocol = _method_overrides(entry, methods, f"datasets.{ds}.protocols.{protocol}")
-            for method, method_config in methods.items():
+            for method, method_config in chosen.items():
                 out[f"{method}_{ds}"][protocol] = _experiment(
                     defaults, method, ds, f"{ds}/{method}.{protocol}", method_config, per_method.get(method, {}),
                     in_protocol.get(method, {}))
@@ -183,7 +185,8 @@ class TsadConfigLoader(OmegaConfigLoader):
     """Kedro's OmegaConfigLoader, plus the computed ``data`` and ``experiments`` parameters.
 
     They are computed after ``conf/local`` (or another environment) and ``--params`` are merged, so an
-    override of ``datasets.swat.windowing.window`` anywhere reaches ``data.swat.windowing.window``.
+    override of ``datasets.swat.windowing.window`` anywhere reaches ``data.swat.windowing.window``. Under
+    ``kedro run``, ``experiments`` holds those the run's pipelines read (``requested_experiments``).
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -191,10 +194,16 @@ class TsadConfigLoader(OmegaConfigLoader):
         global _latest_loader  # noqa: PLW0603 - the pipeline registry reads the session's loader (project_parameters)
         _latest_loader = weakref.ref(self)
 
+    def declared_parameters(self) -> dict[str, Any]:
+        """The parameters as the files and ``--params`` declare them, without the computed ``data`` and
+        ``experiments`` (computing every experiment takes a while, and the catalog and pipeline registry need
+        only the declared datasets and methods)."""
+        return super().__getitem__("parameters")
+
     def __getitem__(self, key: str) -> Any:
         config = super().__getitem__(key)
         if key == "catalog":  # entries of the datasets declared by a source block; explicit entries win
-            return source_catalog_entries(self["parameters"], self.runtime_params or {}) | config
+            return source_catalog_entries(self.declared_parameters(), self.runtime_params or {}) | config
         if key != "parameters" or "datasets" not in config:
             return config
         if "data" in config or "experiments" in config:
@@ -203,8 +212,31 @@ class TsadConfigLoader(OmegaConfigLoader):
         return config | {
             "data": dataset_parameters(config.get("dataset_defaults", {}), config["datasets"]),
             "experiments": experiment_parameters(config.get("experiment_defaults", {}), config.get("methods", {}),
-                                                 config["datasets"]),
+                                                 config["datasets"], only=requested_experiments()),
         }
+
+
+def requested_experiments() -> set[str] | None:
+    """The experiments (``<method>_<ds>``) read by the pipelines of the ``kedro run`` command being run, or None
+    (every experiment) elsewhere: in-process sessions, notebooks, kedro-viz.
+
+    Computing and checking the ~100 experiments of the grid, and Kedro making a catalog entry of each of their
+    parameters, take seconds that ``kedro run --pipelines=pca_swat`` does not need. ``KedroSession.run`` builds
+    the pipelines before the catalog (once, ``tsad.pipeline_registry``), so reading their inputs here is free.
+    """
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    from kedro.framework.cli.project import run  # noqa: PLC0415 - the CLI module, only under a command
+
+    if context.command is not run:
+        return None
+    names = context.params.get("pipelines") or [context.params.get("pipeline") or "__default__"]
+    if not all(name in pipelines for name in names):  # the session names the unknown one
+        return None
+    prefix = "params:experiments."
+    return {name.removeprefix(prefix).split(".")[0] for pipeline in names
+            for name in pipelines[pipeline].inputs() if name.startswith(prefix)}
 
 
 # ------------------------------------------------------------------------------ datasets declared in configuration
@@ -236,7 +268,8 @@ def source_catalog_entries(parameters: Mapping[str, Any], runtime_params: Mappin
 
 
 def project_parameters() -> dict[str, Any]:
-    """The parameters of the project being run, for the pipeline registry (Kedro calls it without arguments).
+    """The declared parameters of the project being run (``TsadConfigLoader.declared_parameters``), for the
+    pipeline registry (Kedro calls it without arguments).
 
     A ``KedroSession`` creates its config loader (with its ``env``, ``conf_source`` and runtime parameters) just
     before it asks for the pipelines, so the loader made last is the session's, when its configuration folder
@@ -253,7 +286,7 @@ def project_parameters() -> dict[str, Any]:
         if not conf_source.is_dir():
             return {}
         loader = TsadConfigLoader(str(conf_source), env=env, **LOADER_ARGS)
-    return loader["parameters"]
+    return loader.declared_parameters()
 
 
 def _requested_configuration() -> tuple[Path, str | None]:

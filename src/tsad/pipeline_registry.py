@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 from kedro.pipeline import Pipeline
@@ -36,7 +38,31 @@ from tsad.pipelines.promotion.pipeline import promotion_pipeline, rollback_pipel
 NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
 
 
-def register_pipelines() -> dict[str, Pipeline]:
+class LazyPipelines(Mapping[str, Pipeline]):
+    """The registered pipelines by name: the names are known up front, each pipeline is built on first access and
+    kept, so that ``kedro run --pipelines=pca_swat`` builds (and imports) what pca_swat needs and nothing else;
+    iterating or listing them (``kedro registry list``, kedro-viz) builds them all."""
+
+    def __init__(self, builders: Mapping[str, Callable[[], Pipeline]]):
+        self._builders = dict(builders)
+        self._built: dict[str, Pipeline] = {}
+
+    def __getitem__(self, name: str) -> Pipeline:
+        if name not in self._built:
+            self._built[name] = self._builders[name]()
+        return self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._builders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
+def register_pipelines() -> LazyPipelines:
     """Register the project's pipelines.
 
     ``__default__`` prepares the simulated SWaT data only, so a bare ``kedro run`` works anywhere and never trains;
@@ -47,14 +73,14 @@ def register_pipelines() -> dict[str, Pipeline]:
     parameters = project_parameters()
     datasets = DATASETS | declared_datasets(declared_sources(parameters))
     declared = protocols(parameters.get("datasets") or {})
-    pipelines = {}
+    builders: dict[str, Callable[[], Pipeline]] = {}
     for ds, spec in datasets.items():
         for protocol in (None, *declared.get(ds, {})):
             name = f"{ds}_{protocol}" if protocol else ds
-            pipelines[f"data_{name}"] = data_pipeline(ds, spec, protocol)
-            pipelines[f"inference_{name}"] = batch_inference_pipeline(ds, protocol)
-        pipelines[f"promote_{ds}"] = promotion_pipeline(ds, spec.describe_input)
-        pipelines[f"rollback_{ds}"] = rollback_pipeline(ds)
+            builders[f"data_{name}"] = partial(data_pipeline, ds, spec, protocol)
+            builders[f"inference_{name}"] = partial(batch_inference_pipeline, ds, protocol)
+        builders[f"promote_{ds}"] = partial(promotion_pipeline, ds, spec.describe_input)
+        builders[f"rollback_{ds}"] = partial(rollback_pipeline, ds)
 
     def evaluated(method: str, ds: str, protocol: str | None) -> Pipeline:
         training = data_pipeline(ds, datasets[ds], protocol) + model_pipeline(method, ds, protocol)
@@ -62,15 +88,22 @@ def register_pipelines() -> dict[str, Pipeline]:
             training += window_evaluation_pipeline(method, ds, protocol)
         return training
 
-    for method, ds in experiment_grid(datasets, parameters.get("methods") or {}):
+    def experiment(method: str, ds: str) -> Pipeline:
         beside = [p for p, entry in declared.get(ds, {}).items() if method in (entry.get("beside") or [])]
         # The protocols listed beside ours run in the same MLflow run (tanogan_nab logs tanogan.* and tanogan.paper.*).
         training = evaluated(method, ds, None) + sum((evaluated(method, ds, p) for p in beside), Pipeline([]))
-        pipelines[f"{method}_{ds}"] = _tracked(method, ds, None, training)
+        return _tracked(method, ds, None, training)
+
+    def protocol_alone(method: str, ds: str, protocol: str) -> Pipeline:
+        return _tracked(method, ds, protocol, evaluated(method, ds, protocol))
+
+    for method, ds in experiment_grid(datasets, parameters.get("methods") or {}):
+        builders[f"{method}_{ds}"] = partial(experiment, method, ds)
         for protocol in declared.get(ds, {}):  # each protocol alone: <method>_<ds>_<protocol>
-            pipelines[f"{method}_{ds}_{protocol}"] = _tracked(method, ds, protocol, evaluated(method, ds, protocol))
+            builders[f"{method}_{ds}_{protocol}"] = partial(protocol_alone, method, ds, protocol)
     # Only the embedded (simulated) SWaT plant: the other datasets need files under data_root.
-    pipelines["__default__"] = pipelines["data_swat"]
+    builders["__default__"] = lambda: pipelines["data_swat"]
+    pipelines = LazyPipelines(builders)
     return pipelines
 
 
