@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from kedro.config import OmegaConfigLoader
+from kedro.config import MissingConfigException, OmegaConfigLoader
 from kedro.framework.project import pipelines, settings
 from kedro.utils import find_kedro_project
 from omegaconf import DictConfig, OmegaConf
@@ -84,13 +84,15 @@ class ParameterError(ValueError):
     """A parameter the method or stage does not know, or of the wrong type; raised before any node runs."""
 
 
-def experiment_parameters(defaults: Any, methods: Any, datasets: Any, only: Collection[str] | None = None) -> dict:
+def experiment_parameters(defaults: Any, methods: Any, datasets: Any, only: Collection[str] | None = None,
+                          run_root: str = "data") -> dict:
     """``{f"{m}_{ds}": defaults < methods[m] < datasets[ds]["methods"][m]}`` for every pair, or for the pairs
     named in ``only``.
 
     The ``model`` block is completed with the method's own defaults (its config dataclass, where each default is
     written once) and checked against it. A method with checkpoints writes them to
-    ``data/06_models/<ds>/<m>/checkpoints`` unless ``checkpoint_dir`` names another folder (null: none).
+    ``<run_root>/06_models/<ds>/<m>/checkpoints`` unless ``checkpoint_dir`` names another folder (null: none);
+    ``run_root`` is the folder the run writes to (``globals.yml``'s, or ``--params=run_root=...``).
 
     Raises:
         ParameterError: A model parameter the method does not know, or of the wrong type, named in full.
@@ -101,13 +103,14 @@ def experiment_parameters(defaults: Any, methods: Any, datasets: Any, only: Coll
         per_method = _method_overrides(ds_config, methods, f"datasets.{ds}")
         chosen = {m: c for m, c in methods.items() if only is None or f"{m}_{ds}" in only}
         for method, method_config in chosen.items():
-            out[f"{method}_{ds}"] = _experiment(defaults, method, ds, f"{ds}/{method}", method_config,
-                                                  per_method.get(method, {}))
+            out[f"{method}_{ds}"] = _experiment(defaults, method, ds, f"{run_root}/06_models/{ds}/{method}",
+                                                  method_config, per_method.get(method, {}))
         for protocol, entry in ((ds_config or {}).get("protocols") or {}).items():  # experiments.<m>_<ds>.<protocol>
             in_protocol = _method_overrides(entry, methods, f"datasets.{ds}.protocols.{protocol}")
             for method, method_config in chosen.items():
                 out[f"{method}_{ds}"][protocol] = _experiment(
-                    defaults, method, ds, f"{ds}/{method}.{protocol}", method_config, per_method.get(method, {}),
+                    defaults, method, ds, f"{run_root}/06_models/{ds}/{method}.{protocol}", method_config,
+                    per_method.get(method, {}),
                     in_protocol.get(method, {}))
     return out
 
@@ -140,7 +143,7 @@ def complete_model(method: str, dataset: str, model: Mapping[str, Any], folder: 
     """The model parameters of ``method`` on ``dataset``: every option of the detector, checked.
 
     ``model`` holds what the parameters files and ``--params`` set; ``detector`` (an import path) picks a class
-    that is not built in. Checkpoints go to ``data/06_models/<folder>/checkpoints`` (default ``<dataset>/<method>``).
+    that is not built in. Checkpoints go to ``<folder>/checkpoints`` (default ``data/06_models/<dataset>/<method>``).
     """
     where = f"experiments.{method}_{dataset}.model"
     given = {"method": method} | dict(model)
@@ -151,7 +154,7 @@ def complete_model(method: str, dataset: str, model: Mapping[str, Any], folder: 
                              "or --params)") from error
     complete = dataclasses.asdict(config)
     if "checkpoint_dir" in complete and model.get("checkpoint_dir", "auto") == "auto":  # one folder per experiment
-        complete["checkpoint_dir"] = f"data/06_models/{folder or f'{dataset}/{method}'}/checkpoints"
+        complete["checkpoint_dir"] = f"{folder or f'data/06_models/{dataset}/{method}'}/checkpoints"
     return ({"detector": given["detector"]} if "detector" in given else {}) | complete
 
 
@@ -200,6 +203,14 @@ class TsadConfigLoader(OmegaConfigLoader):
         only the declared datasets and methods)."""
         return super().__getitem__("parameters")
 
+    def run_root(self) -> str:
+        """The folder this run writes to: ``--params=run_root=...``, else ``globals.yml``'s ``run_root``."""
+        try:
+            declared = super().__getitem__("globals").get("run_root", "data")
+        except (KeyError, MissingConfigException):
+            declared = "data"
+        return str((self.runtime_params or {}).get("run_root") or declared)
+
     def __getitem__(self, key: str) -> Any:
         config = super().__getitem__(key)
         if key == "catalog":  # entries of the datasets declared by a source block; explicit entries win
@@ -212,7 +223,8 @@ class TsadConfigLoader(OmegaConfigLoader):
         return config | {
             "data": dataset_parameters(config.get("dataset_defaults", {}), config["datasets"]),
             "experiments": experiment_parameters(config.get("experiment_defaults", {}), config.get("methods", {}),
-                                                 config["datasets"], only=requested_experiments()),
+                                                 config["datasets"], only=requested_experiments(),
+                                                 run_root=self.run_root()),
         }
 
 
