@@ -27,6 +27,7 @@ from tsad.core.evaluation import EvaluationOptions
 from tsad.core.options import from_mapping
 from tsad.core.stage_options import DATA_STAGES, EXPERIMENT_STAGES
 from tsad.models import registry
+from tsad.tracking_store import with_busy_timeout
 
 
 def _plain(node: Any) -> dict:
@@ -175,8 +176,9 @@ def _threshold(*configs: Any) -> dict:
 LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # oc.env lets mlflow.yml take the tracking URI from the environment (tests point it at a temp store).
-    "custom_resolvers": {"oc.env": oc.env},
+    # oc.env lets mlflow.yml take the tracking URI from the environment (tests point it at a temp store), and
+    # tsad.sqlite_busy_timeout makes runs at once wait for each other's writes to a SQLite store.
+    "custom_resolvers": {"oc.env": oc.env, "tsad.sqlite_busy_timeout": with_busy_timeout},
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
     # conf/local (or another env) overrides parameters key by key instead of replacing whole top-level keys,
     # so conf/local/parameters.yml may hold `datasets: {smd: {windowing: {window: 1}}}` alone.

@@ -1,4 +1,4 @@
-"""Project hooks around kedro-mlflow's model logging and registration.
+"""Project hooks: a run reads its own outputs, and hooks around kedro-mlflow's model logging and registration.
 
 kedro-mlflow's ``PipelineML`` logs and registers the model in its own ``after_pipeline_run`` hook. These hooks
 run just before it (to give the model an input example: rows of the dataset's raw format) and just after it
@@ -17,6 +17,7 @@ from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.io.core import AbstractVersionedDataset, Version
 from kedro_mlflow.pipeline.pipeline_ml import PipelineML
 
 from tsad.review import CHALLENGER
@@ -25,6 +26,25 @@ from tsad.review.model_card import hardware, model_card, non_default_parameters
 logger = logging.getLogger(__name__)
 
 HEADLINE_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "pa_f1", "oracle_f1")
+
+
+class RunOwnOutputsHook:
+    """Pins the load version of every versioned dataset the run writes to the run's save version.
+
+    Kedro loads the newest version on disk of a versioned dataset that has no load version, so a node reading what
+    an earlier node of the same run wrote would read another run's file, saved in between by a run started at the
+    same time in the same ``run_root``. The datasets the pipeline only reads (sources, ``--load-versions``, the
+    outputs of an earlier run that ``--from-nodes`` starts from, the registered model) keep Kedro's choice.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        for name in pipeline.all_outputs():
+            dataset = catalog.get(name)  # materialises a factory's entry, so the pinned one is the one the run uses
+            # kedro-mlflow's artifact datasets are subclasses of the dataset they wrap, and carry its _version
+            version = getattr(dataset, "_version", None) if isinstance(dataset, AbstractVersionedDataset) else None
+            if version is not None and version.save and version.load is None:
+                dataset._version = Version(version.save, version.save)
 
 
 class ModelInputExampleHook:

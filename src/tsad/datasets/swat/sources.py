@@ -54,11 +54,11 @@ class SimulatedSwatDataset(SimulatedSourceDataset):
     def __init__(self, *, seed: int = 2015, **options: Any):
         super().__init__(seed=seed, **options)
 
-    def _write(self, preset: str, settings: dict[str, Any]) -> None:
+    def _write(self, folder: Path, preset: str, settings: dict[str, Any]) -> None:
         plant = simulate_preset(preset, **settings)
-        write_swat_csv(plant.normal, self._directory / SIMULATED_FILES["normal"])
-        write_swat_csv(plant.attack, self._directory / SIMULATED_FILES["attack"])
-        plant.attacks.to_csv(self._directory / ATTACK_LIST_FILE, index=False)
+        write_swat_csv(plant.normal, folder / SIMULATED_FILES["normal"])
+        write_swat_csv(plant.attack, folder / SIMULATED_FILES["attack"])
+        plant.attacks.to_csv(folder / ATTACK_LIST_FILE, index=False)
 
     def _read(self, split: str) -> pd.DataFrame:
         return read_swat_export(self._directory / SIMULATED_FILES[split])

@@ -71,12 +71,11 @@ class SimulatedWadiDataset(SimulatedSourceDataset):
     def __init__(self, *, seed: int = 2017, **options: Any):
         super().__init__(seed=seed, **options)
 
-    def _write(self, preset: str, settings: dict[str, Any]) -> None:
+    def _write(self, folder: Path, preset: str, settings: dict[str, Any]) -> None:
         network = simulate_preset(preset, **settings)
-        write_wadi_csv(network.normal, self._directory / SIMULATED_FILES["normal"], "a1_normal",
-                       wadi_preamble(self._settings))
-        write_wadi_csv(network.attack, self._directory / SIMULATED_FILES["attack"], "a1_attack")
-        network.attacks.to_csv(self._directory / ATTACK_TABLE_FILE, index=False)
+        write_wadi_csv(network.normal, folder / SIMULATED_FILES["normal"], "a1_normal", wadi_preamble(self._settings))
+        write_wadi_csv(network.attack, folder / SIMULATED_FILES["attack"], "a1_attack")
+        network.attacks.to_csv(folder / ATTACK_TABLE_FILE, index=False)
 
     def _read(self, split: str) -> pd.DataFrame:
         attacks = self._directory / ATTACK_TABLE_FILE if split == "attack" else None
