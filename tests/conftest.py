@@ -37,6 +37,8 @@ settings.register_profile("ci", parent=settings.get_profile("tsad"), derandomize
 settings.load_profile("ci" if os.environ.get("CI") else "tsad")
 
 ROOT = Path(__file__).resolve().parents[1]
+# The simulated SWaT plant's files for the tests' "tiny" preset and the default seed, in a project copy.
+TINY_SWAT = "data/01_raw/swat/simulated/tiny_seed2015"
 # The evaluation parameters users see, which are also their only defaults.
 EVALUATION = yaml.safe_load((ROOT / "conf" / "base" / "parameters" / "defaults.yml").read_text()
                             )["experiment_defaults"]["evaluation"]

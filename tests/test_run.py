@@ -15,7 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import declare_plugin_method, mlflow_run, set_model_options
+from conftest import TINY_SWAT, declare_plugin_method, mlflow_run, set_model_options
 from kedro.framework.session import KedroSession
 
 from tsad.config import ParameterError
@@ -70,7 +70,7 @@ def test_a_second_run_keeps_every_file_of_the_first(project):
     # the simulated plant's export files are the run's input, written once per preset
     unversioned = [str(p.relative_to(project / "data")) for p in after
                    if p.parent.parent.name != p.name and p.parents[1].name != "artifacts"
-                   and p.parent != project / "data/01_raw/swat/simulated"]
+                   and project / "data/01_raw/swat/simulated" not in p.parents]
     assert unversioned == [], unversioned
     for model_file in ("06_models/swat/pca/detector.pt", "06_models/swat/pca/model_bundle.pt",
                        "05_model_input/swat/model_input.parquet", "08_reporting/swat/gra_grades.png",
@@ -122,7 +122,7 @@ def predict_in_a_new_process(project: Path, tmp_path: Path, method: str, version
     """``models:/<method>_swat/<version>``'s predictions on the raw attack file, made in a new process, and the
     training pipeline's own test scores."""
     out = tmp_path / "predictions.parquet"
-    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    attack = project / TINY_SWAT / "SWaT_Dataset_Attack_v0.csv"
     subprocess.run([sys.executable, "-c", PREDICT_IN_A_NEW_PROCESS, f"sqlite:///{project}/mlflow.db",
                     f"models:/{method}_swat/{version}", str(attack), str(out)], check=True, cwd=tmp_path, timeout=300)
     pipeline_scores = pd.read_parquet(next((project / f"data/07_model_output/swat/{method}/scores_test.parquet")
@@ -142,7 +142,7 @@ def test_tman_swat_registers_a_model_that_reproduces_the_test_scores(project, tm
     assert "Timestamp" in model_info.signature.inputs.input_names()
     assert model_info.saved_input_example_info is not None
 
-    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    attack = project / TINY_SWAT / "SWaT_Dataset_Attack_v0.csv"
     predictions, pipeline_scores = predict_in_a_new_process(project, tmp_path, "tman", version.version)
     assert len(predictions) == len(pipeline_scores)
     np.testing.assert_allclose(predictions["score"].to_numpy(), pipeline_scores["score"].to_numpy(), atol=1e-5)
@@ -258,7 +258,7 @@ def test_a_method_declared_by_a_module_and_a_parameters_file_runs_and_registers(
     assert len(pd.read_parquet(saved)) == len(json.loads(next((project / "data/04_feature/swat").glob(
         "selected_features.json/*/selected_features.json")).read_text()))
     model = mlflow.pyfunc.load_model("models:/median_swat/1")
-    rows = swat_model_input(str(project / "data/01_raw/swat/simulated/SWaT_Dataset_Attack_v0.csv"))
+    rows = swat_model_input(str(project / TINY_SWAT / "SWaT_Dataset_Attack_v0.csv"))
     predictions = model.predict(rows.head(200))
     assert len(predictions) == 200 and np.isfinite(predictions["score"]).all()
 
@@ -272,7 +272,7 @@ def test_the_registered_model_preprocesses_raw_rows_as_the_pipeline_did(project)
                                       catalog.load("swat.cleaning_report"), catalog.load("swat.scaler"),
                                       catalog.load("swat.selected_features"), windowing)
         pipeline_features = catalog.load("swat.features_test").drop(columns="label")
-    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    attack = project / TINY_SWAT / "SWaT_Dataset_Attack_v0.csv"
     rows = swat_model_input(str(attack))  # the raw file, as a client sends it to the registered model
     features = preprocess(prepare_model_input(rows, {"preprocessing": recipe}), recipe, "model input")
     pd.testing.assert_frame_equal(features, pipeline_features, check_exact=True, check_names=False)

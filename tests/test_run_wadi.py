@@ -33,7 +33,7 @@ def test_pca_wadi_runs_on_the_simulated_network(project):
     for key in ("f1", "pa_f1", "roc_auc", "pr_auc", "oracle_f1"):
         assert f"pca.{key}" in metrics
     assert metrics["pca.roc_auc"] > 0.6, metrics["pca.roc_auc"]
-    simulated = project / "data" / "01_raw" / "wadi" / "simulated"
+    simulated = project / "data" / "01_raw" / "wadi" / "simulated" / "tiny_seed2017"
     assert {p.name for p in simulated.iterdir()} >= {"WADI_14days.csv", "WADI_attackdata.csv", "WADI_attacks.csv",
                                                      "simulation.json"}
     raw_test = pd.read_parquet(next((project / "data/01_raw/wadi/raw_test.parquet").rglob("*.parquet")))

@@ -15,7 +15,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pandas as pd
 import pytest
-from conftest import make_project
+from conftest import TINY_SWAT, make_project
 from kedro.framework.session import KedroSession
 
 from tsad.datasets.swat.files import read_swat_export
@@ -38,7 +38,7 @@ def _trained(project: Path) -> dict:
     with KedroSession.create(project_path=project, runtime_params={"swat_simulator_preset": "tiny"}) as session:
         session.run(pipeline_names=["pca_swat"])
     mlflow.set_tracking_uri(f"sqlite:///{project}/mlflow.db")
-    attack = project / "data" / "01_raw" / "swat" / "simulated" / "SWaT_Dataset_Attack_v0.csv"
+    attack = project / TINY_SWAT / "SWaT_Dataset_Attack_v0.csv"
     batch = mlflow.pyfunc.load_model("models:/pca_swat/1").predict(swat_model_input(str(attack)))
     batch["timestamp"] = pd.to_datetime(batch["timestamp"])
     labels = (read_swat_export(attack)["Normal/Attack"].str.strip() != "Normal").to_numpy()

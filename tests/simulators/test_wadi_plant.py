@@ -176,17 +176,19 @@ def test_written_files_go_through_the_loader(network, tmp_path):
     np.testing.assert_array_equal(train[list(ANALOG)].to_numpy(), network.normal[list(ANALOG)].to_numpy())
 
 
-def test_simulated_dataset_writes_once_and_regenerates_on_new_settings(tmp_path):
+def test_simulated_dataset_writes_each_settings_folder_once(tmp_path):
     normal = SimulatedWadiDataset(directory=str(tmp_path), split="normal", preset="tiny", seed=1)
     attack = SimulatedWadiDataset(directory=str(tmp_path), split="attack", preset="tiny", seed=1)
     first = normal.load()
-    stamp = (tmp_path / "WADI_14days.csv").stat().st_mtime_ns
+    folder = tmp_path / "tiny_seed1"
+    stamp = (folder / "WADI_14days.csv").stat().st_mtime_ns
     loaded = attack.load()
-    assert (tmp_path / "WADI_14days.csv").stat().st_mtime_ns == stamp  # reused, not simulated again
-    assert loaded.attrs["attacks"]["source"] == str(tmp_path / "WADI_attacks.csv")
+    assert (folder / "WADI_14days.csv").stat().st_mtime_ns == stamp  # reused, not simulated again
+    assert loaded.attrs["attacks"]["source"] == str(folder / "WADI_attacks.csv")
     assert first.attrs["first_line"] == 6 and "attacks" not in first.attrs
     SimulatedWadiDataset(directory=str(tmp_path), split="normal", preset="tiny", seed=2).load()
-    assert (tmp_path / "WADI_14days.csv").stat().st_mtime_ns != stamp
+    assert (tmp_path / "tiny_seed2" / "WADI_14days.csv").exists()
+    assert (folder / "WADI_14days.csv").stat().st_mtime_ns == stamp  # another seed's files beside, not over
 
 
 def test_bad_arguments():
