@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from kedro.io import DataCatalog
 from kedro.pipeline import node, pipeline
 from kedro.runner import SequentialRunner
@@ -52,9 +53,14 @@ def test_with_the_hook_a_run_reads_its_own_outputs_and_the_newest_inputs(tmp_pat
     assert result["source version"] == THEIRS  # a dataset the run only reads keeps Kedro's choice, the newest
 
 
-def test_an_explicit_load_version_is_kept(tmp_path):
-    catalog = DataCatalog.from_config({"report": versioned(tmp_path, "report")}, load_versions={"report": THEIRS},
+@pytest.mark.parametrize(("load_versions", "run_params", "expected"), [
+    ({"report": THEIRS}, {}, THEIRS),  # --load-versions
+    ({}, {"only_missing_outputs": True}, None),  # the newest, which tells whether the node must run
+])
+def test_an_explicit_load_version_and_only_missing_outputs_keep_kedros_choice(tmp_path, load_versions, run_params,
+                                                                             expected):
+    catalog = DataCatalog.from_config({"report": versioned(tmp_path, "report")}, load_versions=load_versions,
                                       save_version=OURS)
     flow = pipeline([node(lambda: "ours", None, "report", name="write")])
-    RunOwnOutputsHook().before_pipeline_run(run_params={}, pipeline=flow, catalog=catalog)
-    assert catalog["report"]._version.load == THEIRS
+    RunOwnOutputsHook().before_pipeline_run(run_params=run_params, pipeline=flow, catalog=catalog)
+    assert catalog["report"]._version.load == expected

@@ -34,11 +34,14 @@ class RunOwnOutputsHook:
     Kedro loads the newest version on disk of a versioned dataset that has no load version, so a node reading what
     an earlier node of the same run wrote would read another run's file, saved in between by a run started at the
     same time in the same ``run_root``. The datasets the pipeline only reads (sources, ``--load-versions``, the
-    outputs of an earlier run that ``--from-nodes`` starts from, the registered model) keep Kedro's choice.
+    outputs of an earlier run that ``--from-nodes`` starts from, the registered model) keep Kedro's choice, and so
+    does a run with ``--only-missing-outputs``, whose nodes read what earlier runs left on disk.
     """
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        if run_params.get("only_missing_outputs"):  # pinned, every output would look missing and run again
+            return
         for name in pipeline.all_outputs():
             dataset = catalog.get(name)  # materialises a factory's entry, so the pinned one is the one the run uses
             # kedro-mlflow's artifact datasets are subclasses of the dataset they wrap, and carry its _version
