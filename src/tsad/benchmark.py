@@ -199,8 +199,10 @@ def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime
     import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
 
-    # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs.
-    registry.get(method)
+    # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs
+    # (a method declared by its class's import path is imported in the run).
+    if method in registry.available():
+        registry.get(method)
     torch.zeros(1).add_(1)
     recorder = RunRecorder()
     params = _merge(dict(runtime_params), seed_parameters(method, dataset, seed))

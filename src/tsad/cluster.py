@@ -130,7 +130,7 @@ def run_cells(project: Path, cells: Sequence[Cell], options: ClusterOptions, *, 
 
     grid_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     with dask_client(options) as client:
-        _check_resources(client, options)
+        check_resources(client, options)
         futures = {}
         for index, cell in enumerate(cells):
             run_root = output_dir / "runs" / cell.name
@@ -183,7 +183,8 @@ def dask_client(options: ClusterOptions) -> Iterator[Any]:
             cluster.close()
 
 
-def _check_resources(client: Any, options: ClusterOptions) -> None:
+def check_resources(client: Any, options: ClusterOptions) -> None:
+    """Refuse GPU tasks when no worker advertises that much of resource GPU: they would wait forever."""
     if not options.gpu_per_task:
         return
     workers = client.scheduler_info()["workers"].values()
