@@ -25,6 +25,7 @@ FIGURES = {
     "vus_speed.py": r"tsad +VUS-ROC [\d.]+ +VUS-PR [\d.]+ +[\d.]+ s",
     "tman_ablation.py": r"adversarial off .* ROC [\d.]+ PR [\d.]+ F1 [\d.]+",
     "tman_vs_usad.py": r"TMAN \(\w+\) +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
+    "grid_cluster.py": r"sequential [\d.]+ s, local cluster of \d+ workers [\d.]+ s, ratio [\d.]+ x",
 }
 TIMEOUT_S = 300
 

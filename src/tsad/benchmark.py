@@ -42,6 +42,8 @@ from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from tsad import cluster as on_cluster
+from tsad.cluster import ClusterOptions
 from tsad.core.comparison import paired_table
 from tsad.core.threshold_study import label, oracle_shares, strategy_f1, study
 from tsad.models import registry
@@ -197,8 +199,10 @@ def run_one(project_path: Path, method: str, dataset: str, seed: int, *, runtime
     import torch  # noqa: PLC0415 - torch on first use: the grid's parent process only starts runs
 
 
-    # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs.
-    registry.get(method)
+    # Import the detector and initialise torch first, so that fit time and memory exclude one-off library costs
+    # (a method declared by its class's import path is imported in the run).
+    if method in registry.available():
+        registry.get(method)
     torch.zeros(1).add_(1)
     recorder = RunRecorder()
     params = _merge(dict(runtime_params), seed_parameters(method, dataset, seed))
@@ -250,6 +254,8 @@ def leaderboard(runs: pd.DataFrame) -> pd.DataFrame:
     Each dataset also gets a ``random_control`` row: the control's metrics over the distinct seeds run on it
     (the control does not depend on the method).
     """
+    if "error" in runs.columns:  # cells that failed on a cluster have no metrics
+        runs = runs[runs["error"].isna()]
     model_columns = [c for c in runs.columns if c.startswith("model.")]
     control_columns = [c for c in runs.columns if c.startswith("random_control.")]
     resources = [c for c in _RESOURCE_COLUMNS if c in runs.columns]
@@ -391,9 +397,10 @@ class Analysis:
 def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str], seeds: Sequence[int], *,
              runtime_params: Mapping[str, Any] | None = None, output_dir: Path | None = None,
              env: str | None = None, isolate: bool = True, analysis: Analysis | None = None,
-             header: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every (method, dataset, seed), each in its own process unless ``isolate`` is False, and write the
-    leaderboard, the per-entity table, the paired comparisons and the threshold study.
+             header: Sequence[str] = (), cluster: ClusterOptions | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every (method, dataset, seed), each in its own process unless ``isolate`` is False, or each as a task
+    on the Dask ``cluster`` (``tsad.cluster``), and write the leaderboard, the per-entity table, the paired
+    comparisons and the threshold study.
 
     Returns:
         The per-run frame and the leaderboard (also written to ``output_dir`` and logged to MLflow).
@@ -403,6 +410,12 @@ def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str]
     missing = [f"{m}_{d}" for d in datasets for m in methods if f"{m}_{d}" not in pipelines]
     if missing:
         raise ValueError(f"no pipeline registered for {missing}; see `kedro registry list`")
+    output_dir = Path(output_dir or project_path / "data" / "08_reporting" / "benchmark")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    grid = {"methods": methods, "datasets": datasets, "seeds": seeds}
+    if cluster is not None:
+        return _run_grid_on_cluster(project_path, grid, runtime_params=runtime_params or {}, output_dir=output_dir,
+                                    env=env, analysis=analysis, header=header, options=cluster)
     rows = []
     for dataset in datasets:
         for method in methods:
@@ -411,13 +424,38 @@ def run_grid(project_path: Path, methods: Sequence[str], datasets: Sequence[str]
                 run = run_isolated if isolate else run_one
                 rows.append(run(project_path, method, dataset, seed, runtime_params=runtime_params or {}, env=env,
                                 strategies=analysis.strategies))
+    return _write_grid(rows, output_dir, analysis, header, grid)
+
+
+def _run_grid_on_cluster(project_path: Path, grid: Mapping[str, Sequence[Any]], *, runtime_params: Mapping[str, Any],
+                         output_dir: Path, env: str | None, analysis: Analysis, header: Sequence[str],
+                         options: ClusterOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``run_grid`` with every cell a Dask task, logging to MLflow through a server for the grid's duration."""
+    planned = on_cluster.plan(project_path, grid["methods"], grid["datasets"], grid["seeds"],
+                           runtime_params=runtime_params, env=env, per_entity=options.per_entity)
+    previous = mlflow.get_tracking_uri()
+    with on_cluster.tracking_server(project_path, planned.tracking_uri, output_dir / "mlflow_server.log") as uri:
+        on_cluster.ensure_experiment(uri, planned.experiment)
+        rows = on_cluster.run_cells(project_path, planned.cells, options, runtime_params=runtime_params, env=env,
+                                 strategies=analysis.strategies, tracking_uri=uri, output_dir=output_dir)
+        mlflow.set_tracking_uri(uri)
+        try:
+            return _write_grid(on_cluster.run_rows(planned.cells, rows), output_dir, analysis, header, grid)
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+
+def _write_grid(rows: Sequence[Mapping[str, Any]], output_dir: Path, analysis: Analysis, header: Sequence[str],
+                grid: Mapping[str, Sequence[Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     entities = entity_frame(rows)
     runs = pd.DataFrame([{k: v for k, v in row.items() if k != "entities"} for row in rows])
-    output_dir = Path(output_dir or project_path / "data" / "08_reporting" / "benchmark")
-    output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "provenance.md").write_text("\n".join(header) + "\n", encoding="utf-8")
+    if "error" in runs.columns and runs["error"].notna().all():
+        runs.to_csv(output_dir / "runs.csv", index=False)
+        raise RuntimeError(f"every run of the grid failed; see {output_dir / 'runs.csv'}: "
+                           + "; ".join(runs["error"].astype(str).unique()))
     board = write_results(runs, entities, output_dir, analysis, header)
-    _log_to_mlflow(runs, board, output_dir, {"methods": methods, "datasets": datasets, "seeds": seeds})
+    _log_to_mlflow(runs, board, output_dir, grid)
     return runs, board
 
 
@@ -435,9 +473,30 @@ def write_results(runs: pd.DataFrame, entities: pd.DataFrame, output_dir: Path, 
     board.to_csv(output_dir / "leaderboard.csv")
     paired.to_csv(output_dir / "paired.csv")
     shares.to_csv(output_dir / "thresholds.csv")
-    text = leaderboard_markdown(board, paired, shares, _study(entities, analysis), analysis=analysis, header=header)
+    text = leaderboard_markdown(board, paired, shares, _study(entities, analysis), analysis=analysis,
+                                header=[*header, *_cell_notes(runs)])
     (output_dir / "leaderboard.md").write_text(text + "\n", encoding="utf-8")
     return board
+
+
+def _cell_notes(runs: pd.DataFrame) -> list[str]:
+    """Lines naming the runs of a grid on a cluster that were run again after their worker died, and those that
+    failed (left out of the leaderboard), with their errors."""
+    def name(row: Mapping[str, Any]) -> str:
+        return f"`{row['method']}_{row['dataset']}` seed {int(row['seed'])}"
+
+    lines = []
+    if "attempts" in runs.columns:
+        retried = runs[runs["attempts"] > 1]
+        if len(retried):
+            lines += ["Run again after their worker was lost: " + ", ".join(
+                f"{name(row)} ({int(row['attempts'])} attempts)" for _, row in retried.iterrows()) + ".", ""]
+    if "error" in runs.columns:
+        failed = runs[runs["error"].notna()]
+        if len(failed):
+            lines += ["Failed, left out of the leaderboard (runs.csv has the errors): " + "; ".join(
+                f"{name(row)}: {row['error']}" for _, row in failed.iterrows()), ""]
+    return lines
 
 
 def entity_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -464,7 +523,8 @@ def _log_to_mlflow(runs: pd.DataFrame, board: pd.DataFrame, output_dir: Path,
                    grid: Mapping[str, Iterable[Any]]) -> None:
     """The leaderboard as its own MLflow run, ``benchmark``, in the experiment of the grid's runs."""
 
-    run_ids = [r for r in runs["run_id"] if isinstance(r, str)]
+    # A run split per entity on a cluster has one MLflow run per entity, their ids separated by spaces.
+    run_ids = [i for r in runs["run_id"] if isinstance(r, str) for i in r.split()]
     experiment_id = mlflow.get_run(run_ids[-1]).info.experiment_id if run_ids else None
     with mlflow.start_run(run_name="benchmark", experiment_id=experiment_id):
         mlflow.log_params({name: ",".join(map(str, values)) for name, values in grid.items()})
@@ -505,6 +565,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, help="also write the leaderboard here (docs/leaderboard.md)")
     parser.add_argument("--render", type=Path, nargs="+", metavar="GRID_DIR",
                         help="run nothing: write the leaderboard (to --output) from finished grids' saved results")
+    parser.add_argument("--cluster", metavar="local|tcp://HOST:PORT",
+                        help="run each cell as a Dask task, on a new local cluster or on the scheduler at that address")
+    parser.add_argument("--workers", type=int, help="worker processes of --cluster local (default: the CPU cores)")
+    parser.add_argument("--per-entity", action="store_true",
+                        help="with --cluster: one task per entity of multi-entity datasets (SMD machines, NAB series)")
+    parser.add_argument("--gpu-per-task", type=float, default=0.0, metavar="N",
+                        help="with --cluster: each task holds N of the workers' Dask resource GPU")
+    parser.add_argument("--allowed-failures", type=int, default=ClusterOptions.allowed_failures, metavar="N",
+                        help="with --cluster local: times a task runs again after its worker died (default: 2)")
+    parser.add_argument("--dashboard", action="store_true", help="serve --cluster local's dashboard on :8787")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)  # a JSON run spec: the child of run_isolated
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -524,19 +594,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime = _merge(dict(config.get("runtime_params") or {}), runtime_params_from(args.params))
     output = args.output or project / str(config.get("output_dir", "data/08_reporting/benchmark"))
     analysis = analysis_of(config, params["experiment_defaults"]["threshold"])
+    cluster = None if args.cluster is None else ClusterOptions(
+        args.cluster, workers=args.workers, per_entity=args.per_entity, gpu_per_task=args.gpu_per_task,
+        dashboard=args.dashboard, allowed_failures=args.allowed_failures)
+    failed = 0
     if args.render:
         render(args.render, output, analysis, argv if argv is not None else sys.argv[1:])
     else:
-        run_grid(project, args.methods or config["methods"], args.datasets or config["datasets"],
-                 args.seeds or config["seeds"], runtime_params=runtime, output_dir=output, env=args.env,
-                 isolate=not args.in_process and bool(config.get("isolate", True)), analysis=analysis,
-                 header=provenance(argv if argv is not None else sys.argv[1:]))
+        runs, _ = run_grid(project, args.methods or config["methods"], args.datasets or config["datasets"],
+                           args.seeds or config["seeds"], runtime_params=runtime, output_dir=output, env=args.env,
+                           isolate=not args.in_process and bool(config.get("isolate", True)), analysis=analysis,
+                           header=provenance(argv if argv is not None else sys.argv[1:]), cluster=cluster)
+        failed = int(runs["error"].notna().sum()) if "error" in runs.columns else 0
     if args.doc:
         args.doc.parent.mkdir(parents=True, exist_ok=True)
         args.doc.write_text((output / "leaderboard.md").read_text(encoding="utf-8"), encoding="utf-8")
     sys.stdout.write(f"Leaderboard written to {output / 'leaderboard.md'}" + (f" and {args.doc}" if args.doc else "")
-                     + "\n")
-    return 0
+                     + (f"; {failed} runs failed (see runs.csv)" if failed else "") + "\n")
+    return 1 if failed else 0
 
 
 def render(grids: Sequence[Path], output: Path, analysis: Analysis, argv: Sequence[str]) -> None:
