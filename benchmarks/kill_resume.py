@@ -9,7 +9,9 @@ Moments: during an epoch (after the first one's log line), while a checkpoint fi
 checkpoint was renamed into place, and during scoring (after training finished). Prints one line per moment: what
 the rerun logged about the checkpoint it resumed from, and whether the scores match.
 
-    .venv/bin/python benchmarks/kill_resume.py [--method tman] [--epochs 4]
+    .venv/bin/python benchmarks/kill_resume.py [--method tman] [--epochs 4] [--smoke]
+
+``--smoke`` (the test suite's): 2 epochs of a small model, killed during an epoch only.
 """
 
 from __future__ import annotations
@@ -72,11 +74,11 @@ MOMENTS = {  # moment -> (log line that triggers the kill, extra environment)
 }
 
 
-def make_project(folder: Path, method: str, epochs: int) -> Path:
+def make_project(folder: Path, method: str, model: dict) -> Path:
     shutil.copytree(ROOT / "conf", folder / "conf", ignore=shutil.ignore_patterns("local"))
     (folder / "conf" / "local").mkdir()
-    (folder / "conf" / "local" / "parameters.yml").write_text(
-        f"methods:\n  {method}:\n    model: {{epochs: {epochs}, patience: 0, progress: false}}\n")
+    options = ", ".join(f"{k}: {v}" for k, v in (model | {"patience": 0, "progress": "false"}).items())
+    (folder / "conf" / "local" / "parameters.yml").write_text(f"methods:\n  {method}:\n    model: {{{options}}}\n")
     shutil.copy(ROOT / "pyproject.toml", folder)
     (folder / "src").mkdir()
     return folder
@@ -116,17 +118,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="tman")
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true", help="2 epochs of a small model, one moment")
     args = parser.parse_args()
+    moments = {"during an epoch": MOMENTS["during an epoch"]} if args.smoke else MOMENTS
+    model = {"epochs": 2, "hidden_size": 8} if args.smoke else {"epochs": args.epochs}
     pipeline = f"{args.method}_swat"
     with tempfile.TemporaryDirectory() as tmp:
-        reference_project = make_project(Path(tmp) / "reference", args.method, args.epochs)
+        reference_project = make_project(Path(tmp) / "reference", args.method, model)
         start = time.perf_counter()
         run(reference_project, pipeline)
-        print(f"{pipeline}, {args.epochs} epochs, uninterrupted: {time.perf_counter() - start:.1f} s")  # noqa: T201
+        print(f"{pipeline}, {model['epochs']} epochs, uninterrupted: {time.perf_counter() - start:.1f} s")  # noqa: T201
         reference = test_scores(reference_project, args.method)
         failures = 0
-        for moment, (pattern, extra) in MOMENTS.items():
-            project = make_project(Path(tmp) / re.sub(r"\W+", "_", moment), args.method, args.epochs)
+        for moment, (pattern, extra) in moments.items():
+            project = make_project(Path(tmp) / re.sub(r"\W+", "_", moment), args.method, model)
             killed, _ = run(project, pipeline, kill_at=pattern, extra=extra)
             checkpoints = sorted(p.relative_to(project).as_posix() for p in project.glob("data/06_models/**/*.pt")
                                  if "checkpoints" in p.parts)

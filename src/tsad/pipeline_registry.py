@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 
 from kedro.pipeline import Pipeline
@@ -36,6 +37,10 @@ from tsad.pipelines.compose import (
 from tsad.pipelines.promotion.pipeline import promotion_pipeline, rollback_pipeline
 
 NOT_REGISTERED = {"random"}  # the random control is evaluated, never deployed
+# What a registered model needs to load and score (its own code travels in code_paths). Named here, because
+# MLflow's inference of them loads the model in a subprocess (about 8 s a run) and misses kedro-mlflow.
+MODEL_REQUIREMENTS = ("mlflow", "kedro", "kedro-mlflow", "kedro-datasets", "torch", "numpy", "pandas", "pyarrow",
+                      "scikit-learn", "scipy", "cloudpickle")
 
 
 class LazyPipelines(Mapping[str, Pipeline]):
@@ -119,5 +124,12 @@ def _tracked(method: str, ds: str, protocol: str | None, training: Pipeline) -> 
         log_model_kwargs={"name": "model", "registered_model_name": name, "signature": "auto",
                           # the model carries tsad's code, so it loads where tsad is not installed
                           "code_paths": [str(Path(tsad.__file__).parent)],
+                          "pip_requirements": model_requirements(),
                           # what it is, in the MLmodel file (the review hook and the promotion read it)
                           "metadata": {"tsad": {"method": method, "dataset": ds, "protocol": protocol}}})
+
+
+def model_requirements() -> list[str]:
+    """``MODEL_REQUIREMENTS`` pinned to the versions installed here (torch without its local label, ``+cpu``:
+    the environment that loads the model picks its own build)."""
+    return [f"{name}=={version(name).split('+')[0]}" for name in MODEL_REQUIREMENTS]
