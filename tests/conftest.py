@@ -4,7 +4,13 @@ Kedro project in a temporary folder for the in-process session tests."""
 from __future__ import annotations
 
 import os
-import shutil
+
+# The suite runs in two pytest-xdist workers (pyproject's addopts), one per core of the 2-core CI machine: one
+# torch thread each (before torch is imported), or their thread pools fight over the cores; subprocesses inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import shutil  # noqa: E402 - after the thread count above
 from collections.abc import Callable
 from pathlib import Path
 
