@@ -183,6 +183,18 @@ class KeptDataset(MemoryDataset):
         return None
 
 
+def write_server_folder(folder: Path) -> None:
+    """A folder of per-entity CSVs (web-1, web-2, db-1: 1600 rows, 4 channels, an ``anomaly`` column), whose first
+    half is labelled normal (the anomaly at rows 320-339 counts as normal training data's noise)."""
+    folder.mkdir()
+    for i, name in enumerate(["web-1", "web-2", "db-1"]):
+        frame = synthetic_series(1600, seed=10 + i, channels=4)
+        out = frame.drop(columns="label").reset_index(drop=True)
+        out["anomaly"] = frame["label"].to_numpy()
+        out.loc[:799, "anomaly"] = 0
+        out.to_csv(folder / f"{name}.csv", index=False)
+
+
 def latest_version(path: Path) -> Path:
     """The newest version's file of a versioned dataset at ``path`` (``<path>/<version>/<name>``)."""
     versions = sorted(path.glob(f"*/{path.name}"))

@@ -10,7 +10,7 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from conftest import declare_plugin_method, make_project
+from conftest import declare_plugin_method, make_project, write_server_folder
 
 from tsad import benchmark
 from tsad.cluster import Cell, ClusterOptions, check_resources, merge_entities, run_rows
@@ -161,15 +161,8 @@ def test_a_failing_cell_is_reported_and_the_others_finish(faulty_grid):
 
 
 @pytest.mark.slow
-def test_per_entity_tasks_of_a_declared_dataset_merge_into_its_mean(project, make_series):
-    folder = project / "servers"
-    folder.mkdir()
-    for i, name in enumerate(["web-1", "web-2", "db-1"]):
-        frame = make_series(1600, seed=10 + i, channels=4)
-        out = frame.drop(columns="label").reset_index(drop=True)
-        out["anomaly"] = frame["label"].to_numpy()
-        out.loc[:799, "anomaly"] = 0
-        out.to_csv(folder / f"{name}.csv", index=False)
+def test_per_entity_tasks_of_a_declared_dataset_merge_into_its_mean(project):
+    write_server_folder(project / "servers")
     (project / "conf" / "local" / "parameters.yml").write_text(yaml.safe_dump({"datasets": {"fleet": {
         "source": {"train": "servers", "split": {"fraction": 0.5}, "label": "anomaly", "exclude": ["db-*"]},
         "windowing": {"window": 8}}}}))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import latest_version, mlflow_run
+from conftest import latest_version, mlflow_run, write_server_folder
 from kedro.framework.session import KedroSession
 
 from tsad import settings
@@ -103,15 +103,8 @@ def test_parquet_without_labels_runs_and_flags_new_data(project, make_series):
     assert flagged["flag"].sum() > 0 and labels[flagged["flag"].to_numpy() == 1].mean() > 0.5
 
 
-def test_a_folder_of_per_entity_csvs_split_by_fraction(project, make_series):
-    folder = project / "servers"
-    folder.mkdir()
-    for i, name in enumerate(["web-1", "web-2", "db-1"]):
-        frame = make_series(1600, seed=10 + i, channels=4)
-        out = frame.drop(columns="label").reset_index(drop=True)
-        out["anomaly"] = frame["label"].to_numpy()
-        out.loc[:799, "anomaly"] = 0  # the anomaly at rows 320-339 counts as normal training data's noise
-        out.to_csv(folder / f"{name}.csv", index=False)
+def test_a_folder_of_per_entity_csvs_split_by_fraction(project):
+    write_server_folder(project / "servers")
     declare(project, {"fleet": {"source": {"train": "servers", "split": {"fraction": 0.5}, "label": "anomaly",
                                            "exclude": ["db-*"]},
                                 "windowing": {"window": 8}}})
