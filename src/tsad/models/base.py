@@ -66,6 +66,9 @@ class Detector(ABC):
     views: ClassVar[tuple[str, ...]] = ()
     # Optional: the method scores each channel (``channel_scores``), and its window score is their sum.
     channel_scored: ClassVar[bool] = False
+    # Optional: the method learns a sensor graph per window (``window_graphs``), which the pipeline summarises over the
+    # test windows for people to look at.
+    graph_learned: ClassVar[bool] = False
 
     def __init__(self, config: DetectorConfig):
         self.config = config
@@ -172,6 +175,25 @@ class Detector(ABC):
     def _channel_score_batch(self, batch: Any) -> Any:
         """Per-channel scores of a (B, W, C) float32 tensor on ``device_``, as a (B, C) tensor."""
         raise NotImplementedError(f"{type(self).__name__} gives no per-channel scores")
+
+    def window_graphs(self, windows: np.ndarray) -> np.ndarray:
+        """The sensor graph the fitted model uses on each window, shape (B, C, C), float64: entry ``[k, j]`` is the
+        weight of sensor ``k``'s message to sensor ``j``.
+
+        Optional: only detectors with ``graph_learned`` have them.
+        """
+        if not self.graph_learned:
+            raise NotImplementedError(f"{type(self).__name__} learns no sensor graph")
+        if self.window_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        _check_windows(windows, "windows", (self.window_, self.n_channels_))
+        seed_everything(self.config.seed)
+        use_threads(self.config.threads)
+        return self._window_graphs(windows)
+
+    def _window_graphs(self, windows: np.ndarray) -> np.ndarray:
+        """``window_graphs`` after the checks (batched on ``device_``)."""
+        raise NotImplementedError(f"{type(self).__name__} learns no sensor graph")
 
     def state(self) -> dict[str, Any]:
         """Checkpoint as a plain dict: config, fitted geometry, tensors and history."""
