@@ -27,6 +27,7 @@ from tsad.core.evaluation import EvaluationOptions
 from tsad.core.options import from_mapping
 from tsad.core.stage_options import DATA_STAGES, EXPERIMENT_STAGES
 from tsad.models import registry
+from tsad.pipelines.ingestion.zero_label import zero_label_options
 from tsad.tracking_store import with_busy_timeout
 
 
@@ -63,7 +64,13 @@ def dataset_parameters(defaults: Any, datasets: Any) -> dict:
 
 
 def _check_stages(blocks: Mapping[str, Any], stages: Mapping[str, type], where: str, source: str) -> None:
-    """Check each stage block against its options class (``tsad.core.stage_options``), naming the key."""
+    """Check each stage block against its options class (``tsad.core.stage_options``), naming the key; and the
+    zero-label protocol's options of a dataset's ingestion block (the rest of it is the dataset reader's)."""
+    if "ingestion" in blocks:
+        try:
+            zero_label_options(blocks["ingestion"], f"{where}.ingestion")
+        except (TypeError, ValueError) as error:
+            raise ParameterError(f"{error} (set in {source}.ingestion, the defaults or --params)") from error
     for stage, options in stages.items():
         if stage not in blocks:
             continue

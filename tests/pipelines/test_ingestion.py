@@ -19,6 +19,7 @@ def ingest_frames(source_train, source_test):
 
 def run_ingestion(train, test, cleaning=CLEANING, windowing=WINDOWING):
     catalog = DataCatalog({"source_train": MemoryDataset(train), "source_test": MemoryDataset(test),
+                           "params:ingestion": MemoryDataset({}),
                            "params:cleaning": MemoryDataset(cleaning), "params:windowing": MemoryDataset(windowing),
                            "raw_train": MemoryDataset(), "raw_test": MemoryDataset()})
     SequentialRunner().run(ingestion_template(ingest_frames), catalog)

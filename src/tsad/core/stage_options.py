@@ -46,6 +46,11 @@ class WindowingOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class ZeroLabelOptions:
+    train_split: float  # the leading share of each test series used for training (ingestion.zero_label)
+
+
+@dataclasses.dataclass(frozen=True)
 class InferenceOptions:
     ignore_columns: list[str]
 

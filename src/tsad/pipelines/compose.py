@@ -28,7 +28,7 @@ from tsad.pipelines.training.pipeline import training_template
 from tsad.pipelines.window_evaluation.pipeline import window_evaluation_template
 from tsad.pipelines.windowing.pipeline import windowing_template
 
-DATA_PARAMETERS = ("cleaning", "scaling", "feature_selection", "windowing")
+DATA_PARAMETERS = ("ingestion", "cleaning", "scaling", "feature_selection", "windowing")
 MODEL_PARAMETERS = ("model", "scoring", "threshold", "evaluation")
 MODEL_INPUTS = ("windows_train", "windows_val", "windows_test", "departures_test")
 
@@ -39,9 +39,9 @@ def data_pipeline(dataset: str, spec: DatasetSpec, protocol: str | None = None) 
     stages = ingestion_template(spec.ingest, parameters=spec.ingest_parameters, extra_outputs=spec.extra_outputs) + \
         cleaning_template() + feature_selection_template() + windowing_template() + \
         serving_data_template(spec.describe_input)
-    names = DATA_PARAMETERS + (("ingestion",) if spec.ingest_parameters else ())
     space = data_namespace(dataset, protocol)
-    return Pipeline(stages, namespace=space, parameters={f"params:{p}": f"params:data.{space}.{p}" for p in names},
+    return Pipeline(stages, namespace=space,
+                    parameters={f"params:{p}": f"params:data.{space}.{p}" for p in DATA_PARAMETERS},
                     inputs={f"source_{split}": f"{dataset}.source_{split}" for split in ("train", "test")})
 
 

@@ -77,7 +77,14 @@ def scored_windows(series: WindowedSeries, stride: int | str | None) -> Windowed
 
 def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
                  scoring: dict[str, Any], departures: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per-timestamp anomaly scores of a split, each entity with its own detector.
+    """Per-timestamp anomaly scores of a split, each entity with its own detector (``score_split``'s first
+    output)."""
+    return score_split(detector, windows, scoring, departures)[0]
+
+
+def score_split(detector: dict[str, Any], windows: dict[str, WindowedSeries], scoring: dict[str, Any],
+                departures: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-timestamp anomaly scores of a split, and the detector's own score of each window it scored.
 
     Args:
         detector: Checkpoint dict from ``fit_detector``.
@@ -95,11 +102,13 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
         A frame on the split's index with ``score`` (float64, higher = more anomalous), for a detector with
         per-channel scores one ``score.<channel>`` column per channel (``score`` is their sum), with
         ``departures`` its ``departed.<channel>`` and ``departed`` columns, and, when the split is labelled,
-        ``label``.
+        ``label``. And the window scores: ``score`` per scored window, indexed by the window's first row (with the
+        entity level for multi-entity data), with ``window`` its length: window-level metrics read them
+        (``tsad.pipelines.window_evaluation``) instead of mapping the per-timestamp scores back.
     """
     aggregation = scoring.get("aggregation", "mean")
     departed = None if departures is None else split_entities(departures)
-    parts = {}
+    parts, window_parts = {}, {}
     for entity, split_series in windows.items():
         series = scored_windows(split_series, scoring.get("stride"))
         if list(detector["channels"]) != list(series.channels):
@@ -114,6 +123,9 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
             window_scores = per_channel.sum(axis=1)
         else:
             per_channel, window_scores = None, model.decision_function(series.windows)
+        window_parts[entity] = pd.DataFrame({"score": np.asarray(window_scores, dtype=np.float64),
+                                             "window": np.int64(series.window)},
+                                            index=series.index[series.window_starts])
         scores = pd.DataFrame({"score": to_timestamps(series, window_scores, aggregation)}, index=series.index)
         if per_channel is not None:
             mapped = to_timestamps(series, per_channel, aggregation)
@@ -125,4 +137,4 @@ def score_series(detector: dict[str, Any], windows: dict[str, WindowedSeries],
         if series.labels is not None:
             scores["label"] = series.labels
         parts[entity] = scores
-    return join_entities(parts)
+    return join_entities(parts), join_entities(window_parts)
