@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from kedro.pipeline import Pipeline
 from kedro_mlflow.pipeline import pipeline_ml_factory
@@ -26,6 +27,7 @@ import tsad
 from tsad.config import declared_sources, project_parameters, protocols
 from tsad.datasets.registry import DATASETS, declared_datasets
 from tsad.experiments import experiment_grid
+from tsad.models import registry
 from tsad.pipelines.compose import (
     batch_inference_pipeline,
     data_namespace,
@@ -88,7 +90,8 @@ def register_pipelines() -> LazyPipelines:
         builders[f"rollback_{ds}"] = partial(rollback_pipeline, ds)
 
     def evaluated(method: str, ds: str, protocol: str | None) -> Pipeline:
-        training = data_pipeline(ds, datasets[ds], protocol) + model_pipeline(method, ds, protocol)
+        graph = learns_graph(method, parameters.get("methods") or {}, parameters.get("datasets") or {}, ds)
+        training = data_pipeline(ds, datasets[ds], protocol) + model_pipeline(method, ds, protocol, graph)
         if protocol and declared[ds][protocol].get("window_metrics"):
             training += window_evaluation_pipeline(method, ds, protocol)
         return training
@@ -110,6 +113,17 @@ def register_pipelines() -> LazyPipelines:
     builders["__default__"] = lambda: pipelines["data_swat"]
     pipelines = LazyPipelines(builders)
     return pipelines
+
+
+def learns_graph(method: str, methods: Mapping[str, Any], datasets: Mapping[str, Any], ds: str) -> bool:
+    """Whether the detector of ``method`` on ``ds`` learns a sensor graph (``Detector.graph_learned``): its class is
+    the ``model.detector`` import path the dataset or the method names, else the built-in ``method``. Imported when
+    its pipeline is built (``LazyPipelines``); the config loader imports it for the run anyway."""
+    def chosen(config: Any) -> str | None:
+        return (((config or {}).get("model") or {}).get("detector")) if isinstance(config, Mapping) else None
+
+    per_dataset = ((datasets.get(ds) or {}).get("methods") or {}).get(method)
+    return registry.get(chosen(per_dataset) or chosen(methods.get(method)) or method).graph_learned
 
 
 def _tracked(method: str, ds: str, protocol: str | None, training: Pipeline) -> Pipeline:

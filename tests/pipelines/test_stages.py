@@ -126,6 +126,10 @@ def test_scoring_stride_scores_every_nth_window_and_keeps_one_score_per_row(trai
                                                                                                  series.values.shape[1]))
     # Non-overlapping windows: every row of window k carries window k's score.
     np.testing.assert_allclose(scores["score"].to_numpy()[:len(tiles) * window], np.repeat(tiles, window), rtol=1e-6)
+    # The detector's own score of each scored window, indexed by its first row (window-level metrics read them).
+    own = out["window_scores_test"]
+    np.testing.assert_allclose(own["score"].to_numpy(), tiles, rtol=1e-6)
+    assert own.index.equals(test_frame.index[::window][:len(tiles)]) and (own["window"] == window).all()
     every_third = score_series(out["detector"], out["windows_test"], {"stride": 3})
     assert every_third.index.equals(scores.index) and not np.allclose(every_third["score"], scores["score"])
     assert out["metrics"]["roc_auc"]["value"] > 0.7

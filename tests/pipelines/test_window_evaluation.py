@@ -85,3 +85,25 @@ def test_evaluate_windows_per_entity_with_mean_and_mlflow_names():
     assert np.isnan(table.loc["a", "window_f1"]) and table.loc["a", "window_oracle_f1"] == 1.0
     with pytest.raises(ValueError, match="no scores for the 600 test rows of entity 'a'"):
         evaluate_windows(windows, scores_test.drop(index="a", level="entity"), record)
+
+
+def test_overlapping_windows_are_evaluated_on_the_detectors_own_window_scores():
+    labels = np.zeros(100, np.int8)
+    labels[55:58] = 1  # in windows [40, 60) and [50, 70)
+    windowed = series(labels, 20, 10)  # 9 overlapping windows
+    own = np.array([0.0, 0.1, 0.2, 0.3, 1.0, 0.9, 0.8, 0.7, 0.6])
+    # Per-timestamp scores that carry no information: only the window scores can separate the windows.
+    scores_test = pd.DataFrame({"score": np.zeros(100), "label": labels}, index=pd.RangeIndex(100, name="step"))
+    window_scores = pd.DataFrame({"score": own, "window": 20}, index=windowed.index[windowed.window_starts])
+    record = thresholds.to_record({"": thresholds.fit(np.linspace(0.0, 0.5, 101), "quantile", q=0.99)})
+    exact, _ = evaluate_windows({"": windowed}, scores_test, record, window_scores)
+    approximate, _ = evaluate_windows({"": windowed}, scores_test, record)
+    np.testing.assert_array_equal(windowed.window_labels, [0, 0, 0, 0, 1, 1, 0, 0, 0])
+    expected = window_metrics(windowed.window_labels, own, np.zeros(9, bool))
+    assert {k: v["value"] for k, v in exact.items() if k in expected} == expected
+    assert exact["window_roc_auc"]["value"] == 1.0 and approximate["window_roc_auc"]["value"] == 0.5
+    # Every other window scored (scoring.stride 20: starts 0, 20, 40, 60, 80): their own labels
+    logged, _ = evaluate_windows({"": windowed}, scores_test, record, window_scores.iloc[::2])
+    assert logged["window_count"]["value"] == 5 and logged["window_anomalous_count"]["value"] == 1
+    with pytest.raises(ValueError, match="windows outside its 100 test rows"):
+        evaluate_windows({"": windowed}, scores_test, record, window_scores.set_axis(window_scores.index + 1000))

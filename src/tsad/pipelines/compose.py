@@ -16,7 +16,7 @@ from tsad.pipelines.cleaning.pipeline import cleaning_template
 from tsad.pipelines.evaluation.pipeline import evaluation_template
 from tsad.pipelines.feature_selection.pipeline import feature_selection_template
 from tsad.pipelines.ingestion.pipeline import ingestion_template
-from tsad.pipelines.reporting.pipeline import reporting_template
+from tsad.pipelines.reporting.pipeline import reporting_template, sensor_graph_template
 from tsad.pipelines.scoring.pipeline import scoring_template
 from tsad.pipelines.serving.pipeline import (
     batch_inference_template,
@@ -45,11 +45,12 @@ def data_pipeline(dataset: str, spec: DatasetSpec, protocol: str | None = None) 
                     inputs={f"source_{split}": f"{dataset}.source_{split}" for split in ("train", "test")})
 
 
-def model_pipeline(method: str, dataset: str, protocol: str | None = None) -> Pipeline:
+def model_pipeline(method: str, dataset: str, protocol: str | None = None, graph: bool = False) -> Pipeline:
     """Training to evaluation of one method on one dataset's windows, in namespace ``dataset.method`` (under a
-    protocol: ``dataset.method.protocol``, on the windows of ``dataset.protocol``)."""
+    protocol: ``dataset.method.protocol``, on the windows of ``dataset.protocol``); ``graph``: the detector learns a
+    sensor graph (``Detector.graph_learned``), summarised by the reporting stage."""
     stages = training_template() + scoring_template() + evaluation_template() + reporting_template() + \
-        serving_model_template()
+        serving_model_template() + (sensor_graph_template() if graph else Pipeline([]))
     data = data_namespace(dataset, protocol)
     return Pipeline(stages, namespace=model_namespace(method, dataset, protocol),
                     inputs={name: f"{data}.{name}" for name in (*MODEL_INPUTS, "preprocessing")},

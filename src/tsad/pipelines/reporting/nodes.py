@@ -264,18 +264,10 @@ def top_events(ratio: np.ndarray, flags: np.ndarray, count: int, context: int) -
     return np.array(chosen, dtype=np.int64)
 
 
-def plot_channel_contributions(windows_train: dict[str, WindowedSeries], windows_test: dict[str, WindowedSeries],
-                               scores_test: pd.DataFrame, threshold: dict[str, Any],
-                               evaluation: dict[str, Any]) -> Figure:
-    """Heatmap of each channel's deviation from its training distribution around the top-scoring test events.
-
-    Detector-agnostic: a channel's contribution at time t is |x_c(t) - mean_c| / std_c, with the mean and standard
-    deviation of the entity's training features; it shows which channels moved, not how the detector weighed them.
-    Events are the strongest flagged runs (then the highest decision / threshold points), ``context`` points each
-    side; rows are the ``top_channels`` channels with the largest mean deviation over the shown spans.
-    """
-    options = EvaluationOptions.from_params(evaluation).report
-    count, context, top_channels = options.top_events, options.context, options.top_channels
+def strongest_events(scores_test: pd.DataFrame, threshold: dict[str, Any], count: int, context: int
+                     ) -> list[tuple[str, int]]:
+    """The ``count`` strongest test events over every entity, as (entity, row position of the peak) in entity and
+    time order: flagged runs first, ranked by decision / threshold (``top_events`` within each entity)."""
     parts = split_entities(scores_test)
     candidates = []  # (strength, entity, position)
     for entity, part in parts.items():
@@ -289,9 +281,25 @@ def plot_channel_contributions(windows_train: dict[str, WindowedSeries], windows
         for position in top_events(ratio, flags, count, context):
             candidates.append((float(ratio[position]) + (1e12 if flags[position] else 0.0), entity, int(position)))
     candidates = sorted(candidates, key=lambda c: -c[0])[:count]
+    return [(entity, position) for _, entity, position in sorted(candidates, key=lambda c: (list(parts).index(c[1]),
+                                                                                           c[2]))]
+
+
+def plot_channel_contributions(windows_train: dict[str, WindowedSeries], windows_test: dict[str, WindowedSeries],
+                               scores_test: pd.DataFrame, threshold: dict[str, Any],
+                               evaluation: dict[str, Any]) -> Figure:
+    """Heatmap of each channel's deviation from its training distribution around the top-scoring test events.
+
+    Detector-agnostic: a channel's contribution at time t is |x_c(t) - mean_c| / std_c, with the mean and standard
+    deviation of the entity's training features; it shows which channels moved, not how the detector weighed them.
+    Events are the strongest flagged runs (then the highest decision / threshold points), ``context`` points each
+    side; rows are the ``top_channels`` channels with the largest mean deviation over the shown spans.
+    """
+    options = EvaluationOptions.from_params(evaluation).report
+    count, context, top_channels = options.top_events, options.context, options.top_channels
     channels = list(next(iter(windows_test.values())).channels)
     spans, titles = [], []
-    for _, entity, position in sorted(candidates, key=lambda c: (list(parts).index(c[1]), c[2])):
+    for entity, position in strongest_events(scores_test, threshold, count, context):
         train, test = windows_train[entity].values, windows_test[entity].values
         mean, std = train.mean(axis=0), train.std(axis=0)
         std = np.where(std > 0, std, 1.0)
