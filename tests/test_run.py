@@ -186,6 +186,22 @@ def test_mgan_swat_evaluates_both_protocols_and_registers_a_model_for_raw_rows(p
     assert set(predictions["flag"].unique()) <= {0, 1}
 
 
+def test_pca_swat_zero_label_trains_on_the_head_of_the_attack_file_and_logs_window_aucs(project):
+    run(project, "pca_swat_zero_label")
+    metrics = mlflow_run(project, "pca_swat_zero_label").data.metrics
+    for name in ("window_roc_auc", "window_pr_auc", "roc_auc"):
+        assert f"pca.zero_label.{name}" in metrics and f"random_control.zero_label.{name}" in metrics, name
+    raw = {split: pd.read_parquet(next((project / f"data/01_raw/swat.zero_label/raw_{split}.parquet")
+                                       .rglob("*.parquet"))) for split in ("train", "test")}
+    assert "label" not in raw["train"].columns and len(raw["train"]) == 4 * len(raw["test"])  # SWaT: 80 / 20
+    assert raw["train"].index[-1] < raw["test"].index[0]
+    own = pd.read_parquet(next((project / "data/07_model_output/swat/pca.zero_label/window_scores_test.parquet")
+                               .rglob("*.parquet")))
+    assert (own["window"] == 60).all() and len(own) == (len(raw["test"]) - 60) // 10 + 1
+    run(project, "random_swat_zero_label")  # the random detector too (the comparisons' chance level)
+    assert "random.zero_label.window_roc_auc" in mlflow_run(project, "random_swat_zero_label").data.metrics
+
+
 def test_kedro_viz_builds_the_registered_pipelines(project):
     result = subprocess.run([str(Path(sys.executable).parent / "kedro"), "viz", "build"], cwd=project, check=False,
                             capture_output=True, text=True, timeout=300)
