@@ -28,8 +28,10 @@ def catalog():
 
 
 def test_names(pipelines):
-    # nab_paper: NAB under TAnoGAN's protocol (datasets.nab.protocols.paper); <ds>_mgan_paper: under MGAN's
-    variants = [*DATASETS, "nab_paper", *(f"{ds}_mgan_paper" for ds in ("swat", "wadi", "kddcup99", "cicids2017"))]
+    # nab_paper: NAB under TAnoGAN's protocol (datasets.nab.protocols.paper); <ds>_mgan_paper: under MGAN's;
+    # <ds>_zero_label: under the graph flows' "zero known label" protocol
+    variants = [*DATASETS, "nab_paper", *(f"{ds}_mgan_paper" for ds in ("swat", "wadi", "kddcup99", "cicids2017")),
+                *(f"{ds}_zero_label" for ds in ("swat", "wadi", "psm", "msl", "smd"))]
     expected = {f"{kind}_{ds}" for ds in variants for kind in ("data", "inference", *METHODS)}
     review = {f"{kind}_{ds}" for ds in DATASETS for kind in ("promote", "rollback")}
     assert expected | review | {"__default__"} == set(pipelines)
@@ -74,9 +76,9 @@ def test_default_pipeline_never_trains(pipelines):
 def test_each_pipeline_is_built_on_first_access_and_kept(monkeypatch):
     built = []
 
-    def model_pipeline(method, dataset, protocol=None):
+    def model_pipeline(method, dataset, protocol=None, graph=False):
         built.append((method, dataset, protocol))
-        return compose.model_pipeline(method, dataset, protocol)
+        return compose.model_pipeline(method, dataset, protocol, graph)
 
     monkeypatch.setattr(pipeline_registry, "model_pipeline", model_pipeline)
     pipelines = register_pipelines()
