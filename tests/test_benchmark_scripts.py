@@ -26,6 +26,7 @@ FIGURES = {
     "tman_ablation.py": r"adversarial off .* ROC [\d.]+ PR [\d.]+ F1 [\d.]+",
     "tman_vs_usad.py": r"TMAN \(\w+\) +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
     "grid_cluster.py": r"sequential [\d.]+ s, local cluster of \d+ workers [\d.]+ s, ratio [\d.]+ x",
+    "graph_flows_real.py": r"\| swat \| zero_label \| pca \| [\d.]+ \| [\d.]+ \| 1 \|",
     "kill_resume.py": r"killed during an epoch: killed; .*rerun: resuming after epoch 1 .*scores identical",
 }
 TIMEOUT_S = 300
