@@ -3,7 +3,6 @@ Lagrangian's epoch-by-epoch updates."""
 
 import numpy as np
 import pytest
-import torch
 from conftest import decoupled_sensors, roc_auc_beside_random_control
 
 from tsad.core.windows import WindowedSeries

@@ -198,7 +198,7 @@ class Stf2dglDetector(GraphFlowDetector):
                              f"(knn_neighbours): {len(windows_train)} windows are too few")
         # The mixup's neighbour bank, for the training only: the windows and their last rows on the device.
         self.train_windows_ = windows_train
-        self.last_rows_ = torch.from_numpy(np.ascontiguousarray(windows_train[:, -1, :])).to(self.device_)
+        self.last_rows_ = torch.from_numpy(np.array(windows_train[:, -1, :], dtype=np.float32)).to(self.device_)
         try:
             super()._fit(windows_train, windows_val)
         finally:
