@@ -77,6 +77,35 @@ def synthetic_series(n: int = 2000, channels: int = 5, seed: int = 0, anomalies:
     return frame
 
 
+def decoupled_sensors(n: int = 3000, seed: int = 0, anomalies: bool = True) -> pd.DataFrame:
+    """Three sensors of one system, each always within its normal range: c0 and c1 read the same AR(1) signal (plus a
+    little noise: neither is predictable from its own past, c1 is from c0), c2 its own; with ``anomalies``,
+    c1 reads an independent realisation of that process in three stretches, so only the broken coupling between c0
+    and c1 shows them (for the graph detectors). Frame as ``synthetic_series``.
+    """
+    rng = np.random.default_rng(seed)
+
+    def ar1(length: int) -> np.ndarray:  # unit variance, lag-one correlation 0.5
+        values = np.empty(length)
+        values[0] = rng.normal()
+        innovations = rng.normal(scale=np.sqrt(1 - 0.25), size=length)
+        for t in range(1, length):
+            values[t] = 0.5 * values[t - 1] + innovations[t]
+        return values
+
+    shared = ar1(n)
+    values = np.stack([shared, shared, ar1(n)], axis=1) + 0.05 * rng.normal(size=(n, 3))
+    labels = np.zeros(n, dtype=np.int8)
+    if anomalies:
+        for start_row in (n // 5, n // 2, 4 * n // 5):
+            values[start_row:start_row + 60, 1] = ar1(60) + 0.05 * rng.normal(size=60)
+            labels[start_row:start_row + 60] = 1
+    frame = pd.DataFrame(values.astype(np.float32), columns=[f"c{i}" for i in range(3)],
+                         index=pd.date_range("2021-01-01", periods=n, freq="s", name="timestamp"))
+    frame["label"] = labels
+    return frame
+
+
 def score_frame(n: int = 3000, seed: int = 0, signal: float = 2.0, labelled: bool = True) -> pd.DataFrame:
     """A score frame (the scoring stage's output) with three labelled segments where the score rises by ``signal``."""
     rng = np.random.default_rng(seed)

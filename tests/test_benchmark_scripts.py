@@ -19,6 +19,7 @@ FIGURES = {
     "tman_throughput.py": r"cpu +tcn +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
     "mgan_throughput.py": r"cpu +paper \(SWaT\) +gan +[\d,]+ windows/s +encoders +[\d,]+ windows/s +score +[\d,]+",
     "predictor_throughput.py": r"cpu +lstm +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
+    "flow_throughput.py": r"cpu +stf2dgl +train +[\d,]+ windows/s +score +[\d,]+ windows/s",
     "tanogan_inversion.py": r"best: batches of \d+, [\d.]+ x the loop, [\d.]+ GFLOP/s",
     "serving_throughput.py": r"pca +[\d,]+ rows/s",
     "stream_throughput.py": r"pca +batches of \d+ +[\d,]+ rows/s",
