@@ -194,19 +194,19 @@ class VflNet(nn.Module):
     """Party encoders, the server's sequence model and party decoders, called as the centralised network.
 
     In one process (``link`` None) it holds every module and maps (B, L, C) rows to (B, L, C) predictions. In a
-    party's process it holds that party's encoder and decoder only and maps the party's (B, L, d_i) rows to its
-    predictions, the server's part running in the server process through ``link``. For the LSTM the call takes
+    party's process it holds that party's encoder and decoder only and reads and predicts that party's channels of
+    (B, L, C) rows (the others are zeros there), the server's part running in the server process through ``link``. For the LSTM the call takes
     and returns the server's state, and returns its outputs, as ``LstmPredictorNet`` does.
     """
 
     def __init__(self, encoders: dict[str, nn.Module], server: nn.Module | None, decoders: dict[str, nn.Module],
-                 columns: list[list[int]], width: int, link: _PartyLink | None = None,
+                 columns: list[list[int]], channels: int, width: int, link: _PartyLink | None = None,
                  server_keys: Sequence[str] = ()):
         super().__init__()
         self.encoders, self.decoders, self.server = nn.ModuleDict(encoders), nn.ModuleDict(decoders), server
-        self.width, self.link, self.server_keys = width, link, list(server_keys)
+        self.channels, self.width, self.link, self.server_keys = channels, width, link, list(server_keys)
         self.columns = [torch.tensor(c, dtype=torch.long) for c in columns]
-        self.register_buffer("inverse", torch.argsort(torch.cat(self.columns)), persistent=False)
+        self.register_buffer("order", torch.cat(self.columns), persistent=False)
 
     def parts(self) -> list[nn.Module]:
         """The modules held here, each clipped on its own."""
@@ -224,8 +224,10 @@ class VflNet(nn.Module):
         else:
             slice_, extras = self.link.exchange(embeddings[0], state[0] if state else None, self.training)
             slices = [slice_]
-        prediction = torch.cat([decoder(s) for decoder, s in zip(self.decoders.values(), slices, strict=True)],
-                               dim=-1)[..., self.inverse]
+        decoded = torch.cat([decoder(s) for decoder, s in zip(self.decoders.values(), slices, strict=True)], dim=-1)
+        # (B, L, C); in a party's process the other parties' channels stay 0, so that the centralised losses, means
+        # over all C channels, give this party's share of them with the very gradients of the simulated mode.
+        prediction = decoded.new_zeros(*decoded.shape[:-1], self.channels).index_copy(-1, self.order, decoded)
         return (prediction, *extras) if extras else prediction
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
@@ -452,12 +454,13 @@ class _VflPredictor:
         encoders = {name: _stacked([len(cols), width, width]) for name, cols in parties}
         server = self._network(width * len(parties))
         decoders = {name: _stacked([width, width, len(cols)]) for name, cols in parties}
+        channels = sum(len(cols) for _, cols in parties)
         if self._local is None:
-            net = VflNet(encoders, server, decoders, [cols for _, cols in parties], width)
+            net = VflNet(encoders, server, decoders, [cols for _, cols in parties], channels, width)
         else:
             name, cols = parties[self._local]
-            net = VflNet({name: encoders[name]}, None, {name: decoders[name]}, [list(range(len(cols)))], width,
-                         self._link, server_keys=list(server.state_dict()))
+            net = VflNet({name: encoders[name]}, None, {name: decoders[name]}, [cols], channels, width, self._link,
+                         server_keys=list(server.state_dict()))
         return {self._net_name: net}
 
     # ----------------------------------------------------------------------------------------- training
@@ -476,25 +479,14 @@ class _VflPredictor:
             self._link.begin_epoch(epoch)
         return super()._run_epoch(windows, epoch, path)
 
-    def _share(self) -> float:
-        """This process's share of the channels (1 in one process)."""
-        if self._link is None:
-            return 1.0
-        parties = self._parties()
-        return len(parties[self._local][1]) / sum(len(cols) for _, cols in parties)
-
     def _train_step(self, batch: torch.Tensor, weights: torch.Tensor | None, epoch: int) -> dict[str, float]:
         c, link = self.config, self._link
         optimizer, rate = self.optimizers_["adam"], self._learning_rate(epoch)
         for group in optimizer.param_groups:
             group["lr"] = rate
-        if c.augment_noise > 0:  # drawn for every channel, so each party adds the noise of the simulated mode
-            parties = self._parties()
-            total = sum(len(cols) for _, cols in parties)
+        if c.augment_noise > 0:  # the other parties' channels: zeros of zero spread, which stay zeros
             level = torch.rand(len(batch), 1, 1, generator=self.noise_generator_) * c.augment_noise
-            noise = torch.randn(len(batch), batch.shape[1], total, generator=self.noise_generator_)
-            if link is not None:
-                noise = noise[..., parties[self._local][1]]
+            noise = torch.randn(batch.shape, generator=self.noise_generator_)
             batch = batch + (level * noise).to(batch.device) * self.noise_scale_
         optimizer.zero_grad(set_to_none=True)
         if link is not None:
@@ -518,13 +510,12 @@ class _VflPredictor:
         return dict(zip(names, summed.tolist(), strict=True)) | {"loss": float(summed.sum())}
 
     def _term_weight(self, name: str) -> float:
-        if name in self._server_losses:
-            return 1.0 if self._link is None or self._link.lead else 0.0
-        return self._share()
+        """Per-channel terms are this party's share already; server terms are counted by the lead party only."""
+        return 0.0 if name in self._server_losses and self._link is not None and not self._link.lead else 1.0
 
     def _validation_loss(self, batch: torch.Tensor, epoch: int) -> torch.Tensor:
         loss = super()._validation_loss(batch, epoch)
-        return loss if self._link is None else self._link.all_reduce(loss.double() * self._share())
+        return loss if self._link is None else self._link.all_reduce(loss.double())
 
     # ----------------------------------------------------------------------------------------- scoring
     def _channel_score_windows(self, windows: np.ndarray) -> np.ndarray:
@@ -609,15 +600,27 @@ class _VflPredictor:
             use_threads(self.config.threads)
             return {"record": _serve(server, optimizer, self.config, world, recurrent=self._net_name == "lstm")}
         self._local, self._link = rank - 1, _PartyLink(rank, world, group)
+        cols, channels = self._layout[self._local][1], sum(len(c) for _, c in self._layout)
+
+        def padded(windows: np.ndarray | None) -> np.ndarray | None:  # the other parties' channels: zeros
+            if windows is None:
+                return None
+            out = np.zeros((*windows.shape[:2], channels), dtype=windows.dtype)
+            out[..., cols] = windows
+            return out
+
         if task == "fit":
-            self.fit(given["windows"], given["windows_val"])
+            self.fit(padded(given["windows"]), padded(given["windows_val"]))
             result = {"state": self.modules_[self._net_name].state_dict(), "history": self.history_,
-                      "gaussian": {k: v.cpu() for k, v in self.gaussian_.items()}}
+                      "gaussian": {k: v[cols].cpu() for k, v in self.gaussian_.items()}}
         else:
-            self.window_, self.n_channels_, self.device_ = given["window"], given["windows"].shape[2], "cpu"
+            self.window_, self.n_channels_, self.device_ = given["window"], channels, "cpu"
+            # Its channels' Gaussian; ones elsewhere keep the other channels' (discarded) scores finite.
+            gaussian = {k: torch.ones(channels, *v.shape[1:], dtype=v.dtype).index_copy(0, torch.tensor(cols), v)
+                        for k, v in job["gaussian"].items()}
             self._load_state_tensors({f"{self._net_name}.{k}": v for k, v in job["state"].items()}
-                                     | {f"gaussian.{k}": v for k, v in job["gaussian"].items()})
-            result = {"scores": self.channel_scores(given["windows"])}
+                                     | {f"gaussian.{k}": v for k, v in gaussian.items()})
+            result = {"scores": self.channel_scores(padded(given["windows"]))[:, cols]}
         self._link.stop()  # on an error the parent ends every process instead
         return result
 
