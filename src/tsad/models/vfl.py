@@ -194,13 +194,13 @@ class VflNet(nn.Module):
     """Party encoders, the server's sequence model and party decoders, called as the centralised network.
 
     In one process (``link`` None) it holds every module and maps (B, L, C) rows to (B, L, C) predictions. In a
-    party's process it holds that party's encoder and decoder only and reads and predicts that party's channels of
-    (B, L, C) rows (the others are zeros there), the server's part running in the server process through ``link``. For the LSTM the call takes
-    and returns the server's state, and returns its outputs, as ``LstmPredictorNet`` does.
+    party's process it holds that party's encoder and decoder only, reads and predicts that party's channels of
+    (B, L, C) rows (the others are zeros there), and the server's part runs in the server process (``link``). For
+    the LSTM the call takes and returns the server's state, and returns its outputs, as ``LstmPredictorNet`` does.
     """
 
     def __init__(self, encoders: dict[str, nn.Module], server: nn.Module | None, decoders: dict[str, nn.Module],
-                 columns: list[list[int]], channels: int, width: int, link: _PartyLink | None = None,
+                 columns: list[list[int]], *, channels: int, width: int, link: _PartyLink | None = None,
                  server_keys: Sequence[str] = ()):
         super().__init__()
         self.encoders, self.decoders, self.server = nn.ModuleDict(encoders), nn.ModuleDict(decoders), server
@@ -456,10 +456,11 @@ class _VflPredictor:
         decoders = {name: _stacked([width, width, len(cols)]) for name, cols in parties}
         channels = sum(len(cols) for _, cols in parties)
         if self._local is None:
-            net = VflNet(encoders, server, decoders, [cols for _, cols in parties], channels, width)
+            net = VflNet(encoders, server, decoders, [cols for _, cols in parties], channels=channels, width=width)
         else:
             name, cols = parties[self._local]
-            net = VflNet({name: encoders[name]}, None, {name: decoders[name]}, [cols], channels, width, self._link,
+            net = VflNet({name: encoders[name]}, None, {name: decoders[name]}, [cols], channels=channels, width=width,
+                         link=self._link,
                          server_keys=list(server.state_dict()))
         return {self._net_name: net}
 
@@ -577,7 +578,7 @@ class _VflPredictor:
             # call after the first starts its processes in well under a second (spawn: seconds per process).
             torch.multiprocessing.set_forkserver_preload([__name__])
             torch.multiprocessing.start_processes(
-                _process, args=(folder, len(jobs) + 1, self.config.address, port, self.config.timeout),
+                _process, args=(folder, len(jobs) + 1, (self.config.address, port, self.config.timeout)),
                 nprocs=len(jobs) + 1, start_method="forkserver")
             return [torch.load(Path(folder) / f"out{rank}.pt", weights_only=False) for rank in range(len(jobs) + 1)]
 
@@ -625,10 +626,11 @@ class _VflPredictor:
         return result
 
 
-def _process(rank: int, folder: str, world: int, address: str, port: int, timeout: float) -> None:
+def _process(rank: int, folder: str, world: int, where: tuple[str, int, float]) -> None:
     """One process of the distributed mode: join the group, run its part, write its result."""
     from tsad.models import registry  # noqa: PLC0415
 
+    address, port, timeout = where
     given = torch.load(Path(folder) / f"in{rank}.pt", weights_only=False)
     if address in ("127.0.0.1", "localhost"):
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
