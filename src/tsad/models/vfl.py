@@ -678,5 +678,5 @@ class LstmVflDetector(_VflPredictor, LstmPredictorDetector):
 
     @classmethod
     def test_config(cls) -> LstmVflConfig:
-        return LstmVflConfig(device="cpu", epochs=2, batch_size=64, prediction_window=4, progress=False,
+        return LstmVflConfig(device="cpu", epochs=1, batch_size=64, prediction_window=4, progress=False,
                              learning_rate=0.005, weight_decay=0.0)
