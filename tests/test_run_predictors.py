@@ -1,5 +1,6 @@
-"""transformer_swat and lstm_swat through a Kedro session on the tiny simulated plant, in a temporary project copy:
-the methods' own configuration (per-channel DistriTailNoise2Th, aggregation ``last``) end to end, with MLflow."""
+"""transformer_swat, lstm_swat and transformer_vfl_swat through a Kedro session on the tiny simulated plant, in a
+temporary project copy: the methods' own configuration (per-channel DistriTailNoise2Th, aggregation ``last``) end to
+end, with MLflow."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.slow
 def project(project):
     """The shared project, with one small epoch per predictor so that a run takes seconds (the copy's config only)."""
     set_model_options(project, transformer={"epochs": 1, "feedforward_size": 32, "progress": False},
-                      lstm={"epochs": 1, "progress": False})
+                      lstm={"epochs": 1, "progress": False},
+                      transformer_vfl={"epochs": 1, "feedforward_size": 32, "progress": False})
     return project
 
 
@@ -31,7 +33,7 @@ def latest(folder: Path) -> Path:
     return sorted(folder.rglob("*.*"))[-1]
 
 
-@pytest.mark.parametrize("method", ["transformer", "lstm"])
+@pytest.mark.parametrize("method", ["transformer", "lstm", "transformer_vfl"])
 def test_predictor_swat_logs_metrics_with_per_channel_thresholds(project, method):
     with KedroSession.create(project_path=project, runtime_params={"swat_simulator_preset": "tiny"}) as session:
         session.run(pipeline_names=[f"{method}_swat"])

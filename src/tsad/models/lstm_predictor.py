@@ -113,9 +113,13 @@ class LstmPredictorDetector(PredictorDetector):
                              "windowing.window or lower prediction_window")
 
     def _build(self) -> dict[str, nn.Module]:
+        return {"lstm": self._network(self.n_channels_)}
+
+    def _network(self, channels: int) -> LstmPredictorNet:
+        """The configured predictor of ``channels`` channels (the VFL server's are the parties' embeddings)."""
         c = self.config
-        return {"lstm": LstmPredictorNet(self.n_channels_, embedding=c.embedding_size, hidden=c.hidden_size,
-                                         layers=c.num_layers, dropout=c.dropout, residual=c.residual)}
+        return LstmPredictorNet(channels, embedding=c.embedding_size, hidden=c.hidden_size, layers=c.num_layers,
+                                dropout=c.dropout, residual=c.residual)
 
     # ------------------------------------------------------------------------------------------- training
     def _training_losses(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -130,10 +130,8 @@ class PredictorDetector(NeuralDetector):
     def _train_step(self, batch: torch.Tensor, weights: torch.Tensor | None, epoch: int) -> dict[str, float]:
         c = self.config
         optimizer = self.optimizers_["adam"]
-        # MultiStepLR as a function of the epoch, so that a resumed run gets the same rate without scheduler state.
-        rate = c.learning_rate * c.lr_gamma ** sum(epoch >= m for m in c.lr_milestones)
         for group in optimizer.param_groups:
-            group["lr"] = rate
+            group["lr"] = self._learning_rate(epoch)
         if c.augment_noise > 0:  # torch's generator is seeded per epoch by the shared loop: resumable
             level = torch.rand(len(batch), 1, 1, device=batch.device) * c.augment_noise
             batch = batch + level * self.noise_scale_ * torch.randn_like(batch)
@@ -144,6 +142,11 @@ class PredictorDetector(NeuralDetector):
             nn.utils.clip_grad_norm_([p for m in self.modules_.values() for p in m.parameters()], c.grad_clip)
         optimizer.step()
         return {name: float(value.detach()) for name, value in losses.items()}
+
+    def _learning_rate(self, epoch: int) -> float:
+        """MultiStepLR as a function of the epoch, so that a resumed run gets the same rate without scheduler state."""
+        c = self.config
+        return c.learning_rate * c.lr_gamma ** sum(epoch >= m for m in c.lr_milestones)
 
     # --------------------------------------------------------------------------------------- error Gaussian
     def _error_batches(self, windows: np.ndarray):
@@ -270,11 +273,15 @@ class TransformerDetector(PredictorDetector):
                              f"{self.config.heads}")
 
     def _build(self) -> dict[str, nn.Module]:
+        return {"transformer": self._network(self.n_channels_)}
+
+    def _network(self, channels: int) -> CausalTransformerPredictor:
+        """The configured predictor of ``channels`` channels (the VFL server's are the parties' embeddings)."""
         c = self.config
-        return {"transformer": CausalTransformerPredictor(
-            self.n_channels_, embedding=c.embedding_size, heads=c.heads, layers=c.layers,
+        return CausalTransformerPredictor(
+            channels, embedding=c.embedding_size, heads=c.heads, layers=c.layers,
             feedforward=c.feedforward_size, dropout=c.dropout, attention_dropout=c.attention_dropout,
-            residual=c.residual, max_len=c.max_len)}
+            residual=c.residual, max_len=c.max_len)
 
     def _predict(self, batch: torch.Tensor) -> torch.Tensor:
         """Teacher-forced next-step predictions (B, W - 1, C) of rows 1 .. W - 1."""

@@ -23,6 +23,8 @@ def fit_detector(windows_train: dict[str, WindowedSeries], windows_val: dict[str
         config = dict(model)
         if entity and config.get("checkpoint_dir"):  # one checkpoint folder per entity
             config["checkpoint_dir"] = str(Path(config["checkpoint_dir"]) / entity)
+        if "channel_names" in config and config["channel_names"] is None:  # a method that reads channels by name
+            config["channel_names"] = list(train.channels)
         detector = registry.build(config).fit(train.windows, windows_val[entity].windows)
         states[entity] = detector.state()
         prefix = f"{entity}." if entity else ""
