@@ -1,10 +1,6 @@
-"""The vertical federated predictors: the split, its two execution modes, the boundary, and party alignment."""
+"""The vertical federated predictors: the split, its two execution modes and the boundary."""
 
-import logging
-
-import mlflow
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from conftest import synthetic_series
@@ -14,7 +10,7 @@ from test_transformer import config as transformer_config
 from tsad.core.metrics import roc_auc
 from tsad.core.windows import WindowedSeries
 from tsad.models import registry
-from tsad.models.vfl import align_parties, resolve_parties
+from tsad.models.vfl import resolve_parties
 
 NAMES = [f"c{i}" for i in range(7)]
 PARTIES = [{"name": "utility", "channels": ["c[0-2]"]}, {"name": "contractor", "channels": ["c3", "c4"]},
@@ -105,26 +101,6 @@ def test_parties_are_resolved_against_the_channels_present(series):
     options = tiny("transformer_vfl", "simulated") | {"channel_names": [n for n in NAMES if n != "c3"] + ["c7"]}
     with pytest.raises(ValueError, match="'c7'"):  # c3 dropped by feature selection, c7 unknown to the parties
         registry.build(options).fit(train)
-
-
-def test_an_unaligned_party_is_aligned_and_its_dropped_rows_counted(caplog, monkeypatch):
-    index = pd.date_range("2024-01-01", periods=20, freq="1s")
-    utility = pd.DataFrame({"a": np.arange(20.0)}, index=index)
-    contractor = pd.DataFrame({"b": np.arange(20.0) * 10}, index=index).drop(index[[3, 7, 8]])  # rows it lacks
-    vendor = pd.DataFrame({"c": -np.arange(20.0)}, index=index + pd.Timedelta("200ms"))  # its clock is late
-    logged = {}
-    monkeypatch.setattr(mlflow, "active_run", lambda: True)
-    monkeypatch.setattr(mlflow, "log_metrics", logged.update)
-    with caplog.at_level(logging.INFO, logger="tsad.models.vfl"):
-        aligned, dropped = align_parties({"utility": utility, "contractor": contractor, "vendor": vendor}, "500ms")
-    assert dropped == {"utility": 3, "contractor": 0, "vendor": 3}
-    assert logged == {"alignment.dropped.utility": 3, "alignment.dropped.contractor": 0, "alignment.dropped.vendor": 3}
-    assert "dropped per party" in caplog.text
-    assert list(aligned.columns) == ["a", "b", "c"] and len(aligned) == 17
-    np.testing.assert_array_equal(aligned["b"], aligned["a"] * 10)
-    np.testing.assert_array_equal(aligned["c"], -aligned["a"])
-    exact, dropped = align_parties({"utility": utility, "vendor": vendor})  # no tolerance: no timestamp matches
-    assert exact.empty and dropped == {"utility": 20, "vendor": 20}
 
 
 def test_distributed_training_needs_no_party_to_see_another(series, monkeypatch):

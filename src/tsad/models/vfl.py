@@ -8,7 +8,8 @@ party decodes back to its channels. Training, the error Gaussian and the scoring
 (``transformer``, ``lstm``: the LSTM keeps its three losses), run on this composite network (``VflNet``).
 
 Parties (``parties``): a list of ``{name, channels}``, channels given by name or fnmatch pattern against the
-channels the detector sees (the training pipeline fills ``channel_names``). By default the channels are split
+channels the detector sees (the training pipeline fills ``channel_names``). By default the parties of a dataset
+declared with ``parties`` (each party's files' channels; the training pipeline fills them), else the channels split
 into three contiguous groups, the first ones larger: the seed's ``[0-3], [4-6], [7-9]`` on SMD machine-1-3's first
 10 channels. Every channel belongs to exactly one party.
 
@@ -33,14 +34,15 @@ over all modules equals the seed's one Adam per module (Adam is elementwise). Th
 writes no per-epoch checkpoints (the simulated mode does); the fitted detector bundles every party's parts, so a
 saved or registered model scores in one process unless its ``mode`` is ``distributed``.
 
-``align_parties`` matches parties' rows on timestamps before training (the seed's AlignmentTimeSeries step).
+``tsad.connectors.alignment.align_parties`` matches parties' rows on timestamps before training (the seed's
+AlignmentTimeSeries step): a dataset declared with ``parties`` is aligned so on ingestion
+(``tsad.connectors.table.parties``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import logging
 import os
 import socket
 import tempfile
@@ -50,7 +52,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -58,8 +59,6 @@ from torch import nn
 from tsad.models.lstm_predictor import LstmConfig, LstmPredictorDetector
 from tsad.models.training import _epoch_seed
 from tsad.models.transformer import TransformerConfig, TransformerDetector
-
-logger = logging.getLogger(__name__)
 
 MODES = ("simulated", "distributed")
 _SERVER = 0  # rank of the server process; the parties are ranks 1 .. P, the first of them leads
@@ -72,8 +71,9 @@ class VflOptions:
     """Options of the vertical federated split (mixed into the predictors' configs).
 
     Attributes:
-        parties: ``[{name: ..., channels: [name or fnmatch pattern, ...]}, ...]``; null: three contiguous groups
-            of the channels (4/3/3 on 10 channels: the seed's split of SMD machine-1-3).
+        parties: ``[{name: ..., channels: [name or fnmatch pattern, ...]}, ...]``; null: the dataset's declared
+            parties (filled by the training pipeline), else three contiguous groups of the channels (4/3/3 on 10
+            channels: the seed's split of SMD machine-1-3).
         channel_names: The names of the channels the detector sees, in order (filled by the training pipeline);
             null: their positions ``"0"``, ``"1"``, ...
         party_embedding: Width of each party's embedding (the seed's 8).
@@ -142,47 +142,6 @@ def resolve_parties(parties: Sequence[Mapping[str, Any]] | None, channel_names: 
     if orphans:
         raise ValueError(f"channel(s) {orphans} belong to no VFL party; add them to model.parties")
     return out
-
-
-def align_parties(frames: Mapping[str, pd.DataFrame], tolerance: str | pd.Timedelta | None = None
-                  ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The parties' rows matched on their timestamp index, and the rows of each party that were dropped.
-
-    Args:
-        frames: Each party's frame (timestamp index, its own columns), by party name.
-        tolerance: None matches equal timestamps; otherwise each row of the first party is matched to the
-            nearest row of every other party within ``tolerance`` (``"500ms"``), each row used once.
-
-    Returns:
-        One frame of every party's columns on the first party's matched timestamps (rows that some party lacks
-        dropped), and the count of dropped rows per party (logged, and to MLflow in an active run).
-    """
-    if not frames:
-        raise ValueError("align_parties needs at least one party's frame")
-    names = list(frames)
-    for name, frame in frames.items():
-        if not isinstance(frame.index, pd.DatetimeIndex) or not frame.index.is_unique:
-            raise ValueError(f"party {name!r}: align_parties needs a unique timestamp index")
-    first = frames[names[0]].sort_index()
-    keys = pd.DataFrame({names[0]: np.arange(len(first))}, index=first.index)
-    for name in names[1:]:
-        other = frames[name].sort_index()
-        right = pd.DataFrame({name: np.arange(len(other))}, index=other.index)
-        if tolerance is None:
-            keys = keys.join(right, how="inner")
-        else:
-            keys = pd.merge_asof(keys, right, left_index=True, right_index=True, direction="nearest",
-                                 tolerance=pd.Timedelta(tolerance)).dropna()
-            keys = keys[~keys[name].duplicated()]  # a row of another party matches one row only
-    keys = keys.astype(np.int64)
-    aligned = pd.concat([frames[n].sort_index().iloc[keys[n].to_numpy()].set_axis(keys.index) for n in names], axis=1)
-    dropped = {name: len(frames[name]) - len(keys) for name in names}
-    logger.info("VFL alignment: %d rows kept; dropped per party %s", len(keys), dropped)
-    import mlflow  # noqa: PLC0415 - only for an active run
-
-    if mlflow.active_run() is not None:
-        mlflow.log_metrics({f"alignment.dropped.{name}": count for name, count in dropped.items()})
-    return aligned, dropped
 
 
 def _stacked(sizes: Sequence[int]) -> nn.Sequential:
