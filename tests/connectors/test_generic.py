@@ -297,8 +297,8 @@ def test_catalog_entries_and_dataset_specs_come_from_the_parameters():
     entries = source_catalog_entries(parameters, {"new_data": "new.csv"})
     assert set(entries) == {"plant.source_train", "plant.source_test", "plant.new_data"}
     assert entries["plant.new_data"]["filepath"] == "new.csv" and entries["plant.source_test"]["split"] == "test"
-    assert set(declared_datasets(["plant"])) == {"plant"}
+    assert set(declared_datasets({"plant": {}})) == {"plant"}
     with pytest.raises(ValueError, match=r"built-in datasets"):
-        declared_datasets(["smd"])
+        declared_datasets({"smd": {}})
     with pytest.raises(ValueError, match=r"letters, digits and underscores"):
-        declared_datasets(["my.plant"])
+        declared_datasets({"my.plant": {}})

@@ -14,10 +14,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from tsad.connectors.table.ingest import ingest_table
+from tsad.connectors.table.ingest import ingest_parties, ingest_table
 from tsad.datasets.spec import DatasetSpec
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -42,16 +43,19 @@ DATASETS: dict[str, DatasetSpec] = _builtin_datasets()
 
 # A dataset declared in configuration (datasets.<name>.source: CSV or Parquet files, tsad.connectors.table).
 TABLE_DATASET = DatasetSpec(ingest=ingest_table)
+# One declared with parties (each party's files, aligned on their timestamps): the rows dropped go to MLflow.
+PARTIES_DATASET = DatasetSpec(ingest=ingest_parties, extra_outputs=("alignment_metrics",))
 
 
-def declared_datasets(names: Iterable[str]) -> dict[str, DatasetSpec]:
-    """The specs of the datasets declared by a ``datasets.<name>.source`` block (``tsad.config.declared_sources``).
+def declared_datasets(sources: Mapping[str, Mapping[str, Any]]) -> dict[str, DatasetSpec]:
+    """The specs of the datasets declared by a ``datasets.<name>.source`` block (``tsad.config.declared_sources``:
+    name -> block).
 
     Raises:
         ValueError: A name of a built-in dataset (its own catalog entries would shadow the source block), or a
             name that cannot be a Kedro namespace (letters, digits and underscores, starting with a letter).
     """
-    names = list(names)
+    names = list(sources)
     builtin = sorted(set(names) & set(DATASETS))
     if builtin:
         raise ValueError(f"datasets.{builtin[0]}.source: {builtin} are built-in datasets with their own readers; "
@@ -60,4 +64,4 @@ def declared_datasets(names: Iterable[str]) -> dict[str, DatasetSpec]:
     if bad:
         raise ValueError(f"datasets.{bad[0]}.source: a dataset name is letters, digits and underscores, starting with "
                          f"a letter; got {bad}")
-    return dict.fromkeys(names, TABLE_DATASET)
+    return {name: PARTIES_DATASET if source.get("parties") else TABLE_DATASET for name, source in sources.items()}

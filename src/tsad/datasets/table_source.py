@@ -63,6 +63,12 @@ class TableSourceDataset(AbstractDataset[None, "TableSource | pd.DataFrame"]):
         return True  # the files are listed on load, which names any that are missing
 
     def _describe(self) -> dict[str, Any]:
-        paths = self._filepath if self._split == "new" and self._filepath else (
-            self._spec.test if self._split != "train" and self._spec.test else self._spec.train)
+        spec = self._spec
+        if self._split == "new" and self._filepath:
+            paths = self._filepath
+        elif spec.parties:
+            paths = [path for party in spec.parties for path in
+                     (party.test if self._split != "train" and party.test else party.train)]
+        else:
+            paths = spec.test if self._split != "train" and spec.test else spec.train
         return {"dataset": self._spec.dataset, "split": self._split, "paths": list(paths)}

@@ -53,7 +53,7 @@ def model_pipeline(method: str, dataset: str, protocol: str | None = None, graph
         serving_model_template() + (sensor_graph_template() if graph else Pipeline([]))
     data = data_namespace(dataset, protocol)
     return Pipeline(stages, namespace=model_namespace(method, dataset, protocol),
-                    inputs={name: f"{data}.{name}" for name in (*MODEL_INPUTS, "preprocessing")},
+                    inputs={name: f"{data}.{name}" for name in (*MODEL_INPUTS, "preprocessing", "cleaning_report")},
                     parameters={f"params:{p}": f"params:{experiment_key(method, dataset, protocol)}.{p}"
                                 for p in MODEL_PARAMETERS})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pandas as pd
 
@@ -48,8 +49,8 @@ def ingest_table(source_train: TableSource, source_test: TableSource) -> tuple[p
                               "label column (leave label out for unlabelled data)")
     raw_train = join_entities(trains) if not source_train.multi else pd.concat(trains, names=[ENTITY])
     raw_test = join_entities(tests) if not source_test.multi else pd.concat(tests, names=[ENTITY])
-    raw_train.attrs = {"source": source_train.location, "notes": _notes(trains)}
-    raw_test.attrs = {"source": source_test.location, "notes": _notes(tests)}
+    raw_train.attrs = {"source": source_train.location, "notes": _notes(trains), **_parties(trains)}
+    raw_test.attrs = {"source": source_test.location, "notes": _notes(tests), **_parties(tests)}
     validate_typed_frame(raw_train, source_train.location)
     validate_typed_frame(raw_test, source_test.location)
     logger.info("%s: %d training and %d test rows, %d channels%s; test data %s", source_test.location,
@@ -57,6 +58,30 @@ def ingest_table(source_train: TableSource, source_test: TableSource) -> tuple[p
                 f", {len(selected)} entities" if source_train.multi else "",
                 "labelled" if LABEL in raw_test.columns else "unlabelled")
     return raw_train, raw_test
+
+
+def ingest_parties(source_train: TableSource, source_test: TableSource
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, float]]]:
+    """Ingest node of a dataset declared with ``parties``: ``ingest_table``'s frames (the parties' files aligned,
+    ``tsad.connectors.table.parties``), and the rows each party lost to the alignment per split, summed over the
+    entities, as MLflow metrics (``<split>.dropped.<party>``; the catalog prefixes ``alignment.``)."""
+    raw_train, raw_test = ingest_table(source_train, source_test)
+    metrics = {}
+    for split, raw in (("train", raw_train), ("test", raw_test)):
+        dropped = raw.attrs["alignment"]
+        logger.info("%s: %s rows dropped by the alignment of the parties: %s", source_test.location, split,
+                    ", ".join(f"{party} {count}" for party, count in dropped.items()))
+        metrics |= {f"{split}.dropped.{party}": {"value": float(count), "step": 0} for party, count in dropped.items()}
+    return raw_train, raw_test, metrics
+
+
+def _parties(parts: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+    """Each party's channels and its rows dropped by the alignment, summed over the entities (``parties`` data)."""
+    first = next(iter(parts.values())).attrs
+    if "parties" not in first:
+        return {}
+    dropped = {party: sum(part.attrs["alignment"][party] for part in parts.values()) for party in first["parties"]}
+    return {"parties": first["parties"], "alignment": dropped}
 
 
 def _notes(parts: dict[str, pd.DataFrame]) -> list[str]:

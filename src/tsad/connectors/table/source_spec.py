@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 SOURCE_KEYS = ("kind", "train", "test", "split", "format", "timestamp", "label", "channels", "exclude_channels",
-               "entities", "exclude", "csv")
+               "entities", "exclude", "csv", "parties", "alignment")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class PartySpec:
+    """One party of a vertically federated dataset: its own files of its own channels (``parties.<name>``)."""
+
+    name: str
+    train: tuple[str, ...]
+    test: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A validated ``datasets.<name>.source`` block (see ``table_spec``)."""
 
@@ -68,6 +78,8 @@ class TableSpec:
     entities: Any
     exclude: Any
     csv: CsvSpec
+    parties: tuple[PartySpec, ...] = ()  # train and test are empty then: each party has its own files
+    tolerance: str | None = None         # parties' timestamps match within it (None: exactly)
 
     def key(self, name: str) -> str:
         """The configuration key of a setting, for messages."""
@@ -87,7 +99,10 @@ def table_spec(source: Mapping[str, Any], dataset: str) -> TableSpec:
             epoch numbers) or null for row numbers; ``label``: a column name (anomaly 1, normal 0) or
             ``{column, anomaly: [...], normal: [...]}``; ``channels`` and ``exclude_channels``: names or shell
             patterns (default: every numeric column); ``entities`` and ``exclude``: entity names or patterns
-            (folders and globs); ``csv``: ``{sep, decimal, encoding, skip_lines}``; ``kind``: ``table``.
+            (folders and globs); ``csv``: ``{sep, decimal, encoding, skip_lines}``; ``kind``: ``table``;
+            ``parties``: ``{<party>: {train, test}}`` in place of ``train`` and ``test``, each party's own files
+            of its own channels (a vertically federated plant), matched on their timestamps, exactly or within
+            ``alignment: {tolerance: "500ms"}``.
         dataset: The dataset's name, for messages.
 
     Raises:
@@ -101,10 +116,14 @@ def table_spec(source: Mapping[str, Any], dataset: str) -> TableSpec:
         raise ValueError(f"{where}: unknown key(s) {unknown}; known keys: {list(SOURCE_KEYS)}")
     if source.get("kind", "table") != "table":
         raise ValueError(f"{where}.kind: only 'table' (CSV or Parquet files) is known, got {source['kind']!r}")
-    if source.get("train") in (None, "", []):
-        raise ValueError(f"{where}.train: required: a file, a list of files, a folder or a glob")
-    train = _paths(source["train"], f"{where}.train")
-    test = _paths(source["test"], f"{where}.test") if source.get("test") not in (None, "", []) else None
+    parties = _parties(source.get("parties"), f"{where}.parties", source)
+    if parties:
+        train, test = (), () if parties[0].test is not None else None
+    else:
+        if source.get("train") in (None, "", []):
+            raise ValueError(f"{where}.train: required: a file, a list of files, a folder or a glob (or parties)")
+        train = _paths(source["train"], f"{where}.train")
+        test = _paths(source["test"], f"{where}.test") if source.get("test") not in (None, "", []) else None
     split = _split(source.get("split"), f"{where}.split")
     if test is None and split is None:
         raise ValueError(f"{where}: give test files (test) or a split of the training files (split: "
@@ -121,7 +140,8 @@ def table_spec(source: Mapping[str, Any], dataset: str) -> TableSpec:
         channels=_names(source.get("channels"), f"{where}.channels"),
         exclude_channels=_names(source.get("exclude_channels"), f"{where}.exclude_channels") or (),
         entities=source.get("entities"), exclude=source.get("exclude"),
-        csv=_csv(source.get("csv"), f"{where}.csv"))
+        csv=_csv(source.get("csv"), f"{where}.csv"), parties=parties,
+        tolerance=_tolerance(source.get("alignment"), f"{where}.alignment", parties))
 
 
 def _paths(value: Any, where: str) -> tuple[str, ...]:
@@ -129,6 +149,52 @@ def _paths(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(items, list | tuple) or not items or not all(isinstance(i, str | Path) for i in items):
         raise ValueError(f"{where} must be a path (file, folder or glob) or a list of file paths, got {value!r}")
     return tuple(str(i) for i in items)
+
+
+def _parties(value: Any, where: str, source: Mapping[str, Any]) -> tuple[PartySpec, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"{where} must map each party's name to {{train, test}}, got {value!r}")
+    both = sorted({"train", "test"} & set(source))
+    if both:
+        raise ValueError(f"{where.rsplit('.', 1)[0]}: {both} and parties exclude each other; give each party's files "
+                         f"under {where}.<party>.train and .test")
+    parties = []
+    for name, files in value.items():
+        at = f"{where}.{name}"
+        if not isinstance(files, Mapping) or files.get("train") in (None, "", []):
+            raise ValueError(f"{at}: party {name!r} has no files; give {at}.train (and {at}.test, or a split)")
+        unknown = sorted(set(files) - {"train", "test"})
+        if unknown:
+            raise ValueError(f"{at}: unknown key(s) {unknown}; a party takes train and test")
+        test = _paths(files["test"], f"{at}.test") if files.get("test") not in (None, "", []) else None
+        parties.append(PartySpec(name=str(name), train=_paths(files["train"], f"{at}.train"), test=test))
+    with_test = [p.name for p in parties if p.test is not None]
+    if with_test and len(with_test) != len(parties):
+        without = next(p.name for p in parties if p.test is None)
+        raise ValueError(f"{where}.{without}: no test files, but party {with_test[0]!r} has some; give every party "
+                         "test files, or none and a split")
+    return tuple(parties)
+
+
+def _tolerance(value: Any, where: str, parties: tuple[PartySpec, ...]) -> str | None:
+    if value is None:
+        return None
+    if not parties:
+        raise ValueError(f"{where}: alignment matches the timestamps of parties; declare parties or leave it out")
+    if not isinstance(value, Mapping) or set(value) - {"tolerance"}:
+        raise ValueError(f"{where} must be {{tolerance: null or a duration such as '500ms'}}, got {value!r}")
+    tolerance = value.get("tolerance")
+    if tolerance is None:
+        return None
+    try:
+        if pd.Timedelta(tolerance) < pd.Timedelta(0):
+            raise ValueError("negative")
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}.tolerance must be a duration such as '500ms' or '2s' (or null: exact), got "
+                         f"{tolerance!r}") from error
+    return str(tolerance)
 
 
 def _split(value: Any, where: str) -> SplitSpec | None:

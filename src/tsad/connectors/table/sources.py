@@ -12,6 +12,7 @@ import pandas as pd
 
 from tsad.connectors.entities import EntitySource
 from tsad.connectors.table.listing import list_files
+from tsad.connectors.table.parties import party_entities, party_layouts, read_parties
 from tsad.connectors.table.series import cut_series, read_series
 from tsad.connectors.table.source_spec import TableSpec
 from tsad.core.frames import ENTITY, SINGLE
@@ -41,6 +42,8 @@ def table_source(spec: TableSpec, side: str) -> TableSource:
     """List one side's files as lazy per-entity readers of typed frames (the split applied when configured)."""
     if side not in ("train", "test"):
         raise ValueError(f"side must be train or test, got {side!r}")
+    if spec.parties:
+        return _parties_source(spec, side)
     paths, key = (spec.test, spec.key("test")) if side == "test" and spec.test is not None else \
         (spec.train, spec.key("train"))
     layout = list_files(paths, spec, key)
@@ -56,19 +59,41 @@ def table_source(spec: TableSpec, side: str) -> TableSource:
                        label=spec.label.column if spec.label else None)
 
 
+def _parties_source(spec: TableSpec, side: str) -> TableSource:
+    """One side of a dataset declared with ``parties``: a reader per entity that every party has files of, reading
+    and aligning the parties' files (``tsad.connectors.table.parties``)."""
+    layouts = party_layouts(spec, side)
+    complete, missing = party_entities(layouts)
+
+    def reader(files: dict[str, list[Path]]) -> Callable[[], pd.DataFrame]:
+        return lambda: read_parties(files, spec, side)
+
+    return TableSource(location=" & ".join(layout.location for layout in layouts.values()),
+                       readers={entity: reader(files) for entity, files in complete.items()}, missing=missing,
+                       multi=next(iter(layouts.values())).multi, entities=spec.entities, exclude=spec.exclude,
+                       key=spec.key("parties"), label=spec.label.column if spec.label else None)
+
+
 def table_model_input(spec: TableSpec, paths: Sequence[str] | None = None) -> pd.DataFrame:
     """New data to score, as the rows a registered model of this dataset takes (``tsad.serving``).
 
     Args:
         spec: The dataset's source settings (how files are read; labels are ignored if present).
         paths: The file(s), folder or glob to score; default: the test files (the training files when the
-            dataset is split in time, read whole).
+            dataset is split in time, read whole). With ``parties``: one table of every party's channels, by default
+            every party's test files, aligned.
 
     Returns:
         ``timestamp`` (or ``step``), ``entity`` for one-entity-per-file data, and the channels as float64.
     """
-    paths = tuple(paths) if paths else (spec.test or spec.train)
-    layout = list_files(paths, spec, "new_data")
-    frames = {entity: read_series(files, spec, labelled=False) for entity, files in layout.files.items()}
-    frame = pd.concat(frames, names=[ENTITY]) if layout.multi else frames[SINGLE]
+    if spec.parties and not paths:
+        layouts = party_layouts(spec, "test")
+        multi = next(iter(layouts.values())).multi
+        frames = {entity: read_parties(files, spec, None, labelled=False)
+                  for entity, files in party_entities(layouts)[0].items()}
+    else:
+        layout = list_files(tuple(paths) if paths else (spec.test or spec.train), spec, "new_data")
+        multi = layout.multi
+        frames = {entity: read_series(files, spec, labelled=False) for entity, files in layout.files.items()}
+    frame = pd.concat(frames, names=[ENTITY]) if multi else frames[SINGLE]
     return rows_from_frame(frame, input_format(frame))

@@ -45,8 +45,9 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
             from the training value is a departure).
 
     Returns:
-        Clean training frame and the report: the decisions, what was filled in training, the data fingerprint and
-        the periods (first and last time) of both splits.
+        Clean training frame and the report: the decisions, what was filled in training, the data fingerprint,
+        the periods (first and last time) of both splits, and for a dataset declared with parties each party's
+        channels (``parties``: the VFL methods' default parties).
     """
     validate_typed_frame(raw_train, "training data")
     validate_typed_frame(raw_test, "test data")
@@ -83,6 +84,7 @@ def clean_training_series(raw_train: pd.DataFrame, raw_test: pd.DataFrame,
               "evidence_tolerance": float(options.get("evidence_tolerance", 0.0)),
               "downsample": downsample, "drop_first": drop_first, "rows_train": sum(map(len, trains.values())),
               "periods": {"train": _period(raw_train), "test": _period(raw_test)},
+              **({"parties": raw_train.attrs["parties"]} if "parties" in raw_train.attrs else {}),
               "notes": list(dict.fromkeys([*raw_train.attrs.get("notes", []), *raw_test.attrs.get("notes", []),
                                            *(cleaning.describe_nan_treatment(k, policy, v) for k, v in treated.items()
                                              if v)]))}
