@@ -1,6 +1,7 @@
 """Datasets declared only in a temporary project's configuration (``datasets.<name>.source``) run through
 ``pca_<name>`` in-process, with no code change: CSV with timestamps and labels, Parquet without labels, and a
-folder of per-entity CSVs; a bad file writes nothing; ``env`` decides which datasets exist."""
+folder of per-entity CSVs; a bad file writes nothing; ``env`` decides which datasets exist; parties' own files
+aligned and split by ``transformer_vfl_<name>`` as they are owned."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
-from conftest import latest_version, mlflow_run, write_server_folder
+from conftest import latest_version, mlflow_run, set_model_options, write_server_folder
 from kedro.framework.session import KedroSession
 
 from tsad import settings
@@ -172,3 +174,33 @@ def test_the_registry_reads_the_project_it_runs_in(project):
     TsadConfigLoader(str(ROOT / "conf"), **settings.CONFIG_LOADER_ARGS)  # another project's loader, made last
     pipelines = register_pipelines()
     assert {"data_mill", "pca_mill", "tman_mill", "inference_mill", "pca_swat"} <= set(pipelines)
+
+
+def test_parties_files_are_aligned_and_split_the_vfl_model_as_owned(project, make_series):
+    (project / "parties").mkdir()
+    for split, frame in (("train", make_series(500, seed=4, anomalies=False)),
+                         ("test", make_series(500, seed=5, start="2021-01-02"))):
+        utility = frame[["c0", "c1", "c2", "label"]].drop(frame.index[[5, 6]])  # rows its logger lost
+        vendor = frame[["c3", "c4"]].set_axis(frame.index + pd.Timedelta("300ms"))  # its clock is late
+        for party, part in (("utility", utility), ("vendor", vendor)):
+            part.rename_axis("time").reset_index().to_csv(project / "parties" / f"{party}_{split}.csv", index=False)
+    declare(project, {"works": {
+        "source": {"parties": {p: {"train": f"parties/{p}_train.csv", "test": f"parties/{p}_test.csv"}
+                               for p in ("utility", "vendor")},
+                   "alignment": {"tolerance": "500ms"}, "timestamp": "time", "label": "label"},
+        "windowing": {"window": 8}}})
+    set_model_options(project, transformer_vfl={"epochs": 1, "feedforward_size": 32, "progress": False})
+    run(project, "transformer_vfl_works")
+
+    metrics = mlflow_run(project, "transformer_vfl_works").data.metrics
+    assert {k: v for k, v in metrics.items() if k.startswith("alignment.")} == {
+        f"alignment.{split}.dropped.{party}": float(party == "vendor") * 2
+        for split in ("train", "test") for party in ("utility", "vendor")}
+    assert "transformer_vfl.roc_auc" in metrics
+    report = json.loads(latest_version(project / "data/02_intermediate/works/cleaning_report.json").read_text())
+    assert report["parties"] == {"utility": ["c0", "c1", "c2"], "vendor": ["c3", "c4"]}
+    assert any("dropped as another party lacks them: utility 0, vendor 2" in note for note in report["notes"])
+    checkpoint = torch.load(latest_version(project / "data/06_models/works/transformer_vfl/detector.pt"),
+                            weights_only=True)
+    assert checkpoint["entities"][""]["config"]["parties"] == [{"name": "utility", "channels": ["c0", "c1", "c2"]},
+                                                                {"name": "vendor", "channels": ["c3", "c4"]}]
