@@ -15,7 +15,7 @@ from tsad.core.errors import DataFormatError
 LABEL = {"column": "state", "anomaly": ["Attack"], "normal": ["Normal"]}
 
 
-def party_file(path, columns: list[str], n: int = 60, start: str = "2024-01-01", offset: str = "0s",
+def party_file(path, columns: list[str], *, n: int = 60, start: str = "2024-01-01", offset: str = "0s",
                drop: tuple[int, ...] = (), attack: tuple[int, int] | None = None) -> None:
     """One party's export: a text time column (its clock ``offset`` late), its channels, optionally a label."""
     rng = np.random.default_rng(len(columns) + n)

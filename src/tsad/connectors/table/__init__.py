@@ -12,7 +12,8 @@ The block says where the files are and how to read them; no Python is needed to 
           channels: null                           # names or shell patterns; null: every numeric column
 
 Without ``test``, ``split`` cuts every series in time: ``{fraction: 0.7}`` (the leading 70 % trains) or
-``{at: "2024-03-01"}`` (rows before trains; an integer step with a step index). Every other key is listed in
+``{at: "2024-03-01"}`` (rows before trains; an integer step with a step index). ``parties: {<party>: {train,
+test}}`` takes each party's own files instead of ``train`` and ``test``. Every other key is listed in
 ``source_spec.SOURCE_KEYS`` and explained in ``source_spec.table_spec``.
 
 One module per job, each depending only on those above it:
@@ -23,6 +24,7 @@ One module per job, each depending only on those above it:
 - ``times``: its time index (parsed, steps or row numbers; strictly increasing);
 - ``typed``: its typed frame (channels as float32, declared labels as 0/1);
 - ``series``: a series from its pieces, its cut in time, the same-channels check;
+- ``parties``: each party's series (``parties``: a vertically federated plant), aligned on their timestamps;
 - ``sources``: what ``tsad.datasets.TableSourceDataset`` loads (lazy per-entity readers; new data to score);
 - ``ingest``: the ingest node (entity selection, cross-file checks, the typed frames of ``tsad.core.frames``).
 
