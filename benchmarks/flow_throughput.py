@@ -24,7 +24,8 @@ METHODS = ["ganf", "mtgflow", "stf2dgl"]
 
 def measure(device: str, args: argparse.Namespace, method: str) -> None:
     windows = smooth_windows(args.windows, args.window, args.channels)
-    config = {"method": method, "device": device, "epochs": args.epochs, "patience": 0, "progress": False}
+    config = {"method": method, "device": device, "epochs": args.epochs, "patience": 0, "progress": False,
+              "epoch_windows": None}  # every window, so that windows seen = epochs × windows
     detector, train_rate, score_rate = fit_and_score_rates(config, windows, lambda d, w: d.decision_function(w))
     print(f"{device:<5} {method:<8} train {train_rate:9,.0f} windows/s   score {score_rate:9,.0f} windows/s   "  # noqa: T201
           f"({len(windows):,} windows of {args.window} x {args.channels}, batch {detector.config.batch_size}, "

@@ -138,3 +138,46 @@ def test_windows_of_one_row_are_refused(method, windows):
     fit, _, _ = windows
     with pytest.raises(ValueError, match=r"windows of 1 row\(s\) have no series; set windowing.window >= 2"):
         registry.build(flow_config(method)).fit(np.ascontiguousarray(fit[:, :1]))
+
+
+@pytest.mark.parametrize("method", list(FLOWS))
+def test_epoch_windows_bounds_each_epoch_and_a_pass_sees_every_window(method, windows, monkeypatch):
+    fit, val, _ = windows
+    detector_class = type(registry.build(flow_config(method)))
+    seen: list[list[bytes]] = []
+    train_step = detector_class._train_step
+
+    def recording_step(self, batch, weights, epoch):
+        while len(seen) <= epoch:
+            seen.append([])
+        seen[epoch] += [window.tobytes() for window in batch.numpy()]
+        return train_step(self, batch, weights, epoch)
+
+    monkeypatch.setattr(detector_class, "_train_step", recording_step)
+    registry.build(flow_config(method, epochs=4, epoch_windows=200)).fit(fit, val)  # 500 windows: passes of 3 epochs
+    everything = {window.tobytes() for window in fit}
+    assert [len(epoch) for epoch in seen] == [167, 167, 166, 167]
+    assert set().union(*seen[:3]) == everything and sum(len(set(epoch)) for epoch in seen[:3]) == len(fit)
+    assert set(seen[3]) != set(seen[0])  # the next pass draws a new permutation
+
+
+@pytest.mark.parametrize("method", list(FLOWS))
+def test_epoch_windows_same_seed_same_scores_and_resume_equals_uninterrupted(method, windows, tmp_path, monkeypatch):
+    fit, val, test = windows
+    options = {"epoch_windows": 150}
+    whole = registry.build(flow_config(method, checkpoint_dir=str(tmp_path / "a"), **options)).fit(fit, val)
+    again = registry.build(flow_config(method, **options)).fit(fit, val)
+    np.testing.assert_array_equal(whole.decision_function(test), again.decision_function(test))
+    interrupted = registry.build(flow_config(method, checkpoint_dir=str(tmp_path / "b"), **options))
+    interrupt_training(monkeypatch, type(interrupted), lambda: interrupted.fit(fit, val))
+    resumed = registry.build(flow_config(method, checkpoint_dir=str(tmp_path / "b"), **options)).fit(fit, val)
+    assert resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.decision_function(test), whole.decision_function(test))
+    everything = registry.build(flow_config(method, epoch_windows=None)).fit(fit, val)
+    assert not np.array_equal(everything.decision_function(test), whole.decision_function(test))
+
+
+def test_epoch_windows_must_be_positive(windows):
+    fit, _, _ = windows
+    with pytest.raises(ValueError, match="epoch_windows must be a positive count or null"):
+        registry.build(flow_config("mtgflow", epoch_windows=0)).fit(fit)
