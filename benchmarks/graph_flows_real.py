@@ -148,6 +148,15 @@ def markdown(entities: pd.DataFrame, times: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def smoke_project(folder: Path) -> Path:
+    """The project's configuration in ``folder`` (no conf/local): the smoke run writes nothing in the checkout."""
+    shutil.copytree(ROOT / "conf", folder / "conf", ignore=shutil.ignore_patterns("local"))
+    (folder / "conf" / "local").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    (folder / "src").mkdir()
+    return folder
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["smd", "msl"])
@@ -161,8 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         args.datasets, args.methods, args.env = ["swat"], ["pca"], None
         args.params = [*args.params, "swat_simulator_preset=tiny"]
-    bootstrap_project(ROOT)
     scratch = Path(tempfile.mkdtemp(prefix="graph_flows_"))
+    project = smoke_project(scratch / "project") if args.smoke else ROOT
+    os.chdir(project)  # the configuration and the data_root (../shared/data under --env shared) are the project's
+    bootstrap_project(project)
     os.environ["TSAD_MLFLOW_TRACKING_URI"] = f"sqlite:///{scratch}/mlflow.db"
     params = runtime_params_from(args.params) | {"run_root": str(scratch / "runs")}
     entity_rows, time_rows = [], []
@@ -172,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pipelines = [f"{method}_{ds}"] + ([f"{method}_{ds}_{PROTOCOL}"] if method == "pca" else [])
                 for pipeline in pipelines:
                     started = time.perf_counter()
-                    recorder = run_pipeline(ROOT, pipeline, params, args.env)
+                    recorder = run_pipeline(project, pipeline, params, args.env)
                     entity_rows += ours_rows(recorder, ds, method) + published_rows(recorder, ds, method)
                     time_rows.append({"dataset": ds, "pipeline": pipeline, "wall_s": round(time.perf_counter()
                                       - started, 1)} | {f"fit_s.{k}": round(v, 1) for k, v in
